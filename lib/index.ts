@@ -1,0 +1,26 @@
+export { isValidCloseCode, MAX_CLOSE_REASON_BYTES } from './close-code.js';
+export { WebSocketDisconnect, WebSocketStateError } from './errors.js';
+export type { JsonMode, JsonOptions } from './json.js';
+export type {
+  AcceptMessage,
+  AppMessage,
+  ClientMessage,
+  CloseMessage,
+  ConnectMessage,
+  DisconnectMessage,
+  HandshakeHeaders,
+  ReceiveBytesMessage,
+  ReceiveTextMessage,
+  SendBytesMessage,
+  SendTextMessage,
+  Transport,
+} from './messages.js';
+export type {
+  AttachOptions,
+  HeartbeatOptions,
+  OriginPolicy,
+  WebSocketPlugin,
+  WebSocketPluginOptions,
+} from './server/index.js';
+export { WebSocketState } from './state.js';
+export { type AcceptOptions, WebSocket, type WebSocketInfo } from './websocket.js';

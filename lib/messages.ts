@@ -1,0 +1,81 @@
+/** Response headers added to the handshake's 101 response. */
+export type HandshakeHeaders = Record<string, string | string[]>;
+
+/** The client asked to open the connection (its upgrade request arrived). */
+export interface ConnectMessage {
+  type: 'connect';
+}
+
+/** One text data message from the client. */
+export interface ReceiveTextMessage {
+  type: 'receive';
+  text: string;
+  bytes?: undefined;
+}
+
+/** One binary data message from the client. */
+export interface ReceiveBytesMessage {
+  type: 'receive';
+  bytes: Buffer;
+  text?: undefined;
+}
+
+/** The connection is gone: the client's close code and reason (1006 when it broke). */
+export interface DisconnectMessage {
+  type: 'disconnect';
+  code: number;
+  reason: string;
+}
+
+/** What `receive()` returns: client → application. */
+export type ClientMessage =
+  | ConnectMessage
+  | ReceiveTextMessage
+  | ReceiveBytesMessage
+  | DisconnectMessage;
+
+/** Complete the handshake (HTTP 101), optionally choosing a subprotocol and adding headers. */
+export interface AcceptMessage {
+  type: 'accept';
+  subprotocol?: string;
+  headers?: HandshakeHeaders;
+}
+
+/** One text data message to the client. */
+export interface SendTextMessage {
+  type: 'send';
+  text: string;
+  bytes?: undefined;
+}
+
+/** One binary data message to the client. */
+export interface SendBytesMessage {
+  type: 'send';
+  bytes: Uint8Array;
+  text?: undefined;
+}
+
+/** Before accept: refuse the handshake with HTTP 403. After: close with `code` (default 1000). */
+export interface CloseMessage {
+  type: 'close';
+  code?: number;
+  reason?: string;
+}
+
+/** What `send()` takes: application → client. */
+export type AppMessage = AcceptMessage | SendTextMessage | SendBytesMessage | CloseMessage;
+
+/**
+ * The connection under a {@link WebSocket}: the adapters build one from an upgrade request and a
+ * `ws` connection; tests may build one in memory. `receive()` is never called again after it
+ * returned a `disconnect`, and `send()` never after a `close`.
+ */
+export interface Transport {
+  /** The next client message, in order. */
+  receive(): Promise<ClientMessage>;
+  /**
+   * Carries out one application message. Rejecting means the connection failed (an I/O error);
+   * the socket then reports `WebSocketDisconnect` 1006, or the `WebSocketDisconnect` rejected with.
+   */
+  send(message: AppMessage): Promise<void>;
+}

@@ -1,0 +1,192 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { type WebSocket as Connection, WebSocketServer } from 'ws';
+import type { AcceptMessage } from '../messages.js';
+import { WebSocket } from '../websocket.js';
+import { checkHandshake, checkOrigin, isWebSocketUpgrade, type Refusal } from './handshake.js';
+import { Heartbeat } from './heartbeat.js';
+import { respond, upgradeResponse } from './http-takeover.js';
+import { type ResolvedOptions, resolveOptions, type WebSocketPluginOptions } from './options.js';
+import { type TransportHost, WsTransport } from './ws-transport.js';
+
+/** Options of `sockets.attach(server, options)`. */
+export interface AttachOptions {
+  /**
+   * Which upgrade requests this plugin takes (default: all). When another library also listens
+   * for `upgrade` on the server, leave its requests to it, e.g.
+   * `filter: (req) => !req.url?.startsWith('/socket.io/')`.
+   */
+  filter?: (req: IncomingMessage) => boolean;
+}
+
+/** The `upgrade`-event head and accept choices, carried on the request between the stages. */
+const kHead = Symbol('wsgate.head');
+const kAccept = Symbol('wsgate.accept');
+const kTaken = Symbol('wsgate.taken');
+
+interface GatewayRequest extends IncomingMessage {
+  [kHead]?: Buffer;
+  [kAccept]?: AcceptMessage;
+  [kTaken]?: true;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * What an adapter's `websocket(options)` is made of, whatever the framework: the options, the
+ * `ws` server that completes handshakes, the registry of open sockets with its heartbeat, and
+ * shutdown. Adapters call {@link open} for each request and run handlers with `runHandler`.
+ */
+export class Gateway implements TransportHost {
+  readonly options: ResolvedOptions;
+  /** Accepted, still-open sockets. */
+  readonly clients = new Set<WebSocket>();
+  readonly #live = new Set<WsTransport>();
+  readonly #pending = new Set<WsTransport>();
+  readonly #server: WebSocketServer;
+  readonly #heartbeat: Heartbeat | undefined;
+  #closing = false;
+  #allClosed: (() => void) | undefined;
+
+  constructor(options?: WebSocketPluginOptions) {
+    this.options = resolveOptions(options);
+    const { heartbeat, maxPayload, perMessageDeflate } = this.options;
+    this.#server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload,
+      perMessageDeflate,
+      // Negotiate only what the handler chose in accept(); ws would echo the client's first offer.
+      handleProtocols: (_offered, req: GatewayRequest) => req[kAccept]?.subprotocol ?? false,
+    });
+    this.#server.on('headers', (lines: string[], req: GatewayRequest) => {
+      const extra = req[kAccept]?.headers;
+      if (extra === undefined) return;
+      for (const [name, value] of Object.entries(extra)) {
+        for (const item of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${item}`);
+      }
+    });
+    this.#heartbeat = heartbeat
+      ? new Heartbeat(this.#live, heartbeat.interval, heartbeat.timeout)
+      : undefined;
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * Starts handling `req` if it is a WebSocket upgrade: `undefined` when it is not (or another
+   * plugin instance took it), `null` when it was refused here (the response is sent), else the
+   * new socket, still connecting. `url` is the original request target (before any mount path
+   * was stripped).
+   */
+  open(req: IncomingMessage, res: ServerResponse, url = req.url): WebSocket | null | undefined {
+    const request = req as GatewayRequest;
+    if (request[kTaken] || !isWebSocketUpgrade(req)) return undefined;
+    request[kTaken] = true;
+    // Whatever happens, this connection will not carry another HTTP request.
+    res.shouldKeepAlive = false;
+    const refusal = this.#check(req);
+    if (refusal) {
+      respond(res, refusal);
+      return null;
+    }
+    const transport = new WsTransport(this, req, res, request[kHead] ?? EMPTY);
+    const socket = new WebSocket(transport, {
+      url,
+      headers: req.headers,
+      secure: 'encrypted' in req.socket && req.socket.encrypted === true,
+    });
+    transport.socket = socket;
+    this.#pending.add(transport);
+    return socket;
+  }
+
+  /**
+   * Listens for `upgrade` on `server` and sends those requests through the server's own request
+   * handler (the app), for servers where something else already listens for `upgrade` (once any
+   * listener exists, Node stops giving upgrades to the request handler). Returns a detach function.
+   */
+  attach(server: Server, options: AttachOptions = {}): () => void {
+    const { filter } = options;
+    const listener = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+      if (filter && !filter(req)) return;
+      (req as GatewayRequest)[kHead] = head;
+      server.emit('request', req, upgradeResponse(req, socket));
+    };
+    server.on('upgrade', listener);
+    return () => {
+      server.removeListener('upgrade', listener);
+    };
+  }
+
+  /**
+   * Closes every open socket with `code` (default 1001, going away) and resolves when all are
+   * gone. Handshakes still pending or arriving later are refused with HTTP 503.
+   */
+  close(code = 1001, reason = ''): Promise<void> {
+    this.#closing = true;
+    for (const transport of this.#pending) {
+      transport.refuse({ status: 503, body: 'The server is shutting down' });
+    }
+    for (const transport of this.#live) transport.shutdown(code, reason);
+    return new Promise<void>((resolve) => {
+      const finish = (): void => {
+        this.#heartbeat?.stop();
+        resolve();
+      };
+      if (this.#live.size === 0) finish();
+      else this.#allClosed = finish;
+    });
+  }
+
+  /** Hands an error a handler threw after accepting to `options.onError`. */
+  reportError(error: unknown): void {
+    try {
+      this.options.onError(error);
+    } catch (failure) {
+      console.error('wsgate: options.onError threw:', failure);
+    }
+  }
+
+  handshake(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    accept: AcceptMessage,
+    done: (connection: Connection) => void,
+  ): void {
+    const request = req as GatewayRequest;
+    request[kAccept] = accept;
+    this.#server.handleUpgrade(req, socket, head, done);
+    request[kAccept] = undefined;
+  }
+
+  opened(transport: WsTransport): void {
+    this.#pending.delete(transport);
+    this.#live.add(transport);
+    this.clients.add(transport.socket);
+    this.#heartbeat?.wake();
+  }
+
+  closed(transport: WsTransport): void {
+    this.#live.delete(transport);
+    this.clients.delete(transport.socket);
+    if (this.#live.size === 0) {
+      this.#heartbeat?.stop();
+      this.#allClosed?.();
+      this.#allClosed = undefined;
+    }
+  }
+
+  /** The transport ended before it was accepted (refused, or the client left). */
+  forget(transport: WsTransport): void {
+    this.#pending.delete(transport);
+  }
+
+  #check(req: IncomingMessage): Refusal | undefined {
+    if (this.#closing) return { status: 503, body: 'The server is shutting down' };
+    return checkHandshake(req) ?? checkOrigin(req, this.options);
+  }
+}

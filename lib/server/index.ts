@@ -1,0 +1,8 @@
+/**
+ * What the framework adapters share: everything between an upgrade request and a running
+ * handler. Nothing here knows Express or Koa.
+ */
+export { type AttachOptions, Gateway } from './gateway.js';
+export { runHandler, type Unanswered } from './lifecycle.js';
+export type { HeartbeatOptions, OriginPolicy, WebSocketPluginOptions } from './options.js';
+export { asPlugin, type WebSocketPlugin } from './plugin.js';

@@ -1,0 +1,29 @@
+import type { Server } from 'node:http';
+import type { WebSocket } from '../websocket.js';
+import type { AttachOptions, Gateway } from './gateway.js';
+
+/** What `websocket(options)` returns in every adapter, besides being the framework's middleware. */
+export interface WebSocketPlugin {
+  /** The accepted, still-open sockets of this plugin instance. */
+  readonly clients: ReadonlySet<WebSocket>;
+  /**
+   * Closes every open socket with `code` (default 1001) and resolves when all are gone;
+   * upgrades arriving afterwards are refused with HTTP 503.
+   */
+  close(code?: number, reason?: string): Promise<void>;
+  /**
+   * Takes upgrade requests from the server's `upgrade` event and runs them through the app, for
+   * servers where another component already listens for `upgrade`. Returns a detach function.
+   */
+  attach(server: Server, options?: AttachOptions): () => void;
+}
+
+/** Gives an adapter's middleware function the plugin's public surface. */
+export function asPlugin<M extends object>(middleware: M, gateway: Gateway): M & WebSocketPlugin {
+  const plugin: WebSocketPlugin = {
+    clients: gateway.clients,
+    close: (code, reason) => gateway.close(code, reason),
+    attach: (server, options) => gateway.attach(server, options),
+  };
+  return Object.assign(middleware, plugin);
+}

@@ -1,0 +1,259 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { WebSocket as Connection } from 'ws';
+import { WebSocketDisconnect } from '../errors.js';
+import type {
+  AcceptMessage,
+  AppMessage,
+  ClientMessage,
+  ConnectMessage,
+  Transport,
+} from '../messages.js';
+import type { WebSocket } from '../websocket.js';
+import type { Refusal } from './handshake.js';
+import type { HeartbeatMember } from './heartbeat.js';
+import {
+  detachFromHttpServer,
+  ownedByHttpServer,
+  releaseResponse,
+  respond,
+} from './http-takeover.js';
+import { InboundQueue } from './inbound-queue.js';
+import type { ResolvedOptions } from './options.js';
+
+/** What a transport needs from the plugin instance that created it. */
+export interface TransportHost {
+  readonly options: ResolvedOptions;
+  /** True once the plugin is shutting down: handshakes are then refused with 503. */
+  readonly closing: boolean;
+  /** Completes the handshake with `ws`; calls `done` synchronously unless the socket is gone. */
+  handshake(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    accept: AcceptMessage,
+    done: (connection: Connection) => void,
+  ): void;
+  /** The connection is open (accepted). */
+  opened(transport: WsTransport): void;
+  /** The connection is closed. */
+  closed(transport: WsTransport): void;
+  /** The handshake ended without a connection (refused, or the client left). */
+  forget(transport: WsTransport): void;
+}
+
+const CONNECT: ConnectMessage = Object.freeze({ type: 'connect' });
+const RESOLVED = Promise.resolve();
+const kTransport = Symbol('wsgate.transport');
+
+type TaggedConnection = Connection & { [kTransport]: WsTransport };
+
+function gone(reason: string): Promise<never> {
+  return Promise.reject(new WebSocketDisconnect(1006, reason));
+}
+
+function ignore(): void {}
+
+// Shared listeners (no closure per connection): `this` is the `ws` connection.
+function onMessage(this: Connection, data: Buffer, isBinary: boolean): void {
+  (this as TaggedConnection)[kTransport].deliver(
+    isBinary ? { type: 'receive', bytes: data } : { type: 'receive', text: data.toString() },
+    data.length,
+  );
+}
+
+function onClose(this: Connection, code: number, reason: Buffer): void {
+  (this as TaggedConnection)[kTransport].end(code, reason.toString());
+}
+
+function onPong(this: Connection): void {
+  (this as TaggedConnection)[kTransport].pingSentAt = 0;
+}
+
+/**
+ * The transport between a {@link WebSocket} and a `ws` connection, made from an upgrade request.
+ * Until `accept` it holds the HTTP request and response (to refuse with any HTTP response); on
+ * `accept` it takes the socket from the HTTP server and lets `ws` complete the handshake; then it
+ * queues inbound messages (pausing the client above `receiveBuffer`) and hands outbound ones to
+ * `ws` (waiting for a drain above `sendBuffer`).
+ */
+export class WsTransport implements Transport, HeartbeatMember {
+  /** The application's side of this connection (set by whoever creates the pair). */
+  socket!: WebSocket;
+  pingSentAt = 0;
+
+  readonly #host: TransportHost;
+  #req: IncomingMessage | undefined;
+  #res: ServerResponse | undefined;
+  readonly #head: Buffer;
+  #raw: Socket;
+  #connection: Connection | undefined;
+  readonly #queue = new InboundQueue();
+  #waiter: ((message: ClientMessage) => void) | undefined;
+  #connectPending = true;
+  #ended = false;
+  #paused = false;
+  #drain: Promise<void> | undefined;
+  readonly #onRawClose = (): void => this.end(1006, '');
+
+  constructor(host: TransportHost, req: IncomingMessage, res: ServerResponse, head: Buffer) {
+    this.#host = host;
+    this.#req = req;
+    this.#res = res;
+    this.#head = head;
+    this.#raw = req.socket;
+    // Until `ws` owns the socket: notice a client that leaves, and never let a reset crash us
+    // (on the `upgrade` path Node has removed its own error listener).
+    this.#raw.on('close', this.#onRawClose);
+    this.#raw.on('error', ignore);
+  }
+
+  /** Whether the handshake is still open: neither accepted nor answered. */
+  get pending(): boolean {
+    return this.#res !== undefined;
+  }
+
+  receive(): Promise<ClientMessage> {
+    if (this.#connectPending) {
+      this.#connectPending = false;
+      return Promise.resolve(CONNECT);
+    }
+    const queued = this.#queue.shift();
+    if (queued === undefined) {
+      return new Promise((resolve) => {
+        this.#waiter = resolve;
+      });
+    }
+    if (this.#paused && this.#queue.bytes <= this.#host.options.receiveBuffer) {
+      this.#paused = false;
+      this.#connection?.resume();
+    }
+    return Promise.resolve(queued);
+  }
+
+  send(message: AppMessage): Promise<void> {
+    switch (message.type) {
+      case 'send': {
+        const connection = this.#connection;
+        if (connection === undefined || connection.readyState !== Connection.OPEN) {
+          return gone('The connection is closed');
+        }
+        connection.send(message.text ?? message.bytes);
+        // A send smaller than the socket's high-water mark gets no 'drain': only wait when the
+        // socket itself asked for one.
+        if (
+          connection.bufferedAmount > this.#host.options.sendBuffer &&
+          this.#raw.writableNeedDrain
+        ) {
+          return this.#drained();
+        }
+        return RESOLVED;
+      }
+      case 'accept':
+        return this.#accept(message);
+      case 'close':
+        if (this.#connection) this.#connection.close(message.code ?? 1000, message.reason ?? '');
+        else this.refuse({ status: 403, body: 'WebSocket connection refused' });
+        return RESOLVED;
+    }
+  }
+
+  /** Answers the pending handshake with an HTTP response instead of upgrading. */
+  refuse(refusal: Refusal): void {
+    const res = this.#res;
+    if (res === undefined) return;
+    this.#req = undefined;
+    this.#res = undefined;
+    this.#host.forget(this);
+    respond(res, refusal);
+  }
+
+  /** Closes an open connection from the server side, below the application's state machine. */
+  shutdown(code: number, reason: string): void {
+    this.#connection?.close(code, reason);
+  }
+
+  ping(): void {
+    this.#connection?.ping();
+  }
+
+  terminate(): void {
+    this.#connection?.terminate();
+  }
+
+  /** @internal A message from the client. */
+  deliver(message: ClientMessage, size: number): void {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter(message);
+      return;
+    }
+    this.#queue.push(message, size);
+    if (!this.#paused && this.#queue.bytes > this.#host.options.receiveBuffer) {
+      this.#paused = true;
+      this.#connection?.pause();
+    }
+  }
+
+  /** @internal The connection is gone: queue the `disconnect` after what is still unread. */
+  end(code: number, reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#req = undefined;
+    this.#res = undefined;
+    this.#raw.removeListener('close', this.#onRawClose);
+    if (this.#connection) this.#host.closed(this);
+    else this.#host.forget(this);
+    this.deliver({ type: 'disconnect', code, reason }, 0);
+  }
+
+  #accept(message: AcceptMessage): Promise<void> {
+    const req = this.#req;
+    const res = this.#res;
+    if (req === undefined || res === undefined || this.#ended) {
+      return gone('The handshake was already answered or the client left');
+    }
+    if (this.#host.closing) {
+      this.refuse({ status: 503, body: 'The server is shutting down' });
+      return Promise.reject(new WebSocketDisconnect(1001, 'The server is shutting down'));
+    }
+    const raw = this.#raw;
+    if (raw.destroyed || !raw.readable || !raw.writable) return gone('The client left');
+    this.#req = undefined;
+    this.#res = undefined;
+    raw.removeListener('close', this.#onRawClose);
+    raw.removeListener('error', ignore);
+    if (ownedByHttpServer(raw)) detachFromHttpServer(raw);
+    releaseResponse(res, raw);
+    this.#host.handshake(req, raw, this.#head, message, (connection) => this.#open(connection));
+    return this.#connection ? RESOLVED : gone('The client left during the handshake');
+  }
+
+  #open(connection: Connection): void {
+    const tagged = connection as TaggedConnection;
+    tagged[kTransport] = this;
+    this.#connection = connection;
+    connection.on('message', onMessage);
+    connection.on('close', onClose);
+    // Errors (protocol violations, oversized messages, resets) are followed by 'close'.
+    connection.on('error', ignore);
+    if (this.#host.options.heartbeat) connection.on('pong', onPong);
+    this.#host.opened(this);
+  }
+
+  #drained(): Promise<void> {
+    this.#drain ??= new Promise<void>((resolve) => {
+      const raw = this.#raw;
+      const done = (): void => {
+        raw.removeListener('drain', done);
+        raw.removeListener('close', done);
+        this.#drain = undefined;
+        resolve();
+      };
+      raw.on('drain', done);
+      raw.on('close', done);
+    });
+    return this.#drain;
+  }
+}

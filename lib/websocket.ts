@@ -1,0 +1,294 @@
+import { type IncomingHttpHeaders, validateHeaderName, validateHeaderValue } from 'node:http';
+import { assertCloseFrame } from './close-code.js';
+import { WebSocketDisconnect, WebSocketStateError } from './errors.js';
+import { decodeJson, encodeJson, type JsonOptions, jsonMode } from './json.js';
+import type {
+  AppMessage,
+  ClientMessage,
+  HandshakeHeaders,
+  ReceiveBytesMessage,
+  ReceiveTextMessage,
+  Transport,
+} from './messages.js';
+import { WebSocketState } from './state.js';
+
+/** What the connection knows of the upgrade request that opened it. */
+export interface WebSocketInfo {
+  /** The request target as the client sent it (`/path?query`); default `/`. */
+  url?: string;
+  /** The request headers. */
+  headers?: IncomingHttpHeaders;
+  /** Route parameters. */
+  params?: Record<string, string>;
+  /** Whether the connection came over TLS (the URL's scheme is then `wss:`). */
+  secure?: boolean;
+}
+
+/** Options of {@link WebSocket.accept}. */
+export interface AcceptOptions {
+  /** The subprotocol to choose; it must be one the client offered. Default: none. */
+  subprotocol?: string;
+  /** Headers to add to the 101 response. */
+  headers?: HandshakeHeaders;
+}
+
+type DataMessage = ReceiveTextMessage | ReceiveBytesMessage;
+
+const { CONNECTING, CONNECTED, DISCONNECTED } = WebSocketState;
+
+/**
+ * One WebSocket connection as the application sees it, modelled on the ASGI/Starlette WebSocket:
+ * the handshake completes only when the handler calls {@link accept}, so it can inspect, authorise
+ * and refuse first. Everything is built on the low-level {@link receive}/{@link send} pair, whose
+ * state machine (client and application side, each CONNECTING → CONNECTED → DISCONNECTED) rejects
+ * out-of-order calls with {@link WebSocketStateError} before touching the transport.
+ */
+export class WebSocket {
+  /** The client side's state, advanced by what {@link receive} returns. */
+  clientState: WebSocketState = CONNECTING;
+  /** The application side's state, advanced by what {@link send} is given. */
+  applicationState: WebSocketState = CONNECTING;
+  /** The request headers of the upgrade request. */
+  readonly headers: IncomingHttpHeaders;
+  /** Route parameters (`/rooms/:room` → `{ room }`). */
+  readonly params: Record<string, string>;
+
+  readonly #transport: Transport;
+  readonly #target: string;
+  readonly #secure: boolean;
+  #url: URL | undefined;
+  #subprotocols: string[] | undefined;
+
+  constructor(transport: Transport, info: WebSocketInfo = {}) {
+    this.#transport = transport;
+    this.#target = info.url ?? '/';
+    this.#secure = info.secure ?? false;
+    this.headers = info.headers ?? {};
+    this.params = info.params ?? {};
+  }
+
+  /** The URL the client requested (full original path), its origin taken from the Host header. */
+  get url(): URL {
+    // Parsed on first use: most handlers never look, and handshakes are a hot path.
+    this.#url ??= new URL(
+      this.#target,
+      `${this.#secure ? 'wss' : 'ws'}://${this.headers.host || 'localhost'}`,
+    );
+    return this.#url;
+  }
+
+  /** The query string's parameters. */
+  get query(): URLSearchParams {
+    return this.url.searchParams;
+  }
+
+  /** The subprotocols the client offered in `Sec-WebSocket-Protocol`, in its order. */
+  get subprotocols(): string[] {
+    if (this.#subprotocols === undefined) {
+      const offered = this.headers['sec-websocket-protocol'];
+      this.#subprotocols = offered
+        ? offered
+            .split(',')
+            .map((name) => name.trim())
+            .filter(Boolean)
+        : [];
+    }
+    return this.#subprotocols;
+  }
+
+  /**
+   * The next message from the client: `connect` first, then `receive` messages, then one
+   * `disconnect`. Throws {@link WebSocketStateError} after the `disconnect` (without reading).
+   */
+  async receive(): Promise<ClientMessage> {
+    if (this.clientState === DISCONNECTED) {
+      throw new WebSocketStateError('Cannot receive: the client has disconnected');
+    }
+    const message = await this.#transport.receive();
+    if (this.clientState === CONNECTING) {
+      if (message.type !== 'connect') {
+        throw new WebSocketStateError(`Expected a 'connect' message, got '${message.type}'`);
+      }
+      this.clientState = CONNECTED;
+    } else if (message.type === 'disconnect') {
+      this.clientState = DISCONNECTED;
+    } else if (message.type !== 'receive') {
+      throw new WebSocketStateError(`Expected 'receive' or 'disconnect', got '${message.type}'`);
+    }
+    return message;
+  }
+
+  /**
+   * Carries out one application message: `accept` or `close` while connecting; `send` or
+   * `close` once connected. A forbidden message throws {@link WebSocketStateError} and sends
+   * nothing; a failed connection throws {@link WebSocketDisconnect} (1006).
+   */
+  async send(message: AppMessage): Promise<void> {
+    const state = this.applicationState;
+    if (state === DISCONNECTED) {
+      throw new WebSocketStateError(`Cannot send '${message.type}': the socket is closed`);
+    }
+    switch (message.type) {
+      case 'accept':
+        if (state !== CONNECTING) throw new WebSocketStateError('The socket is already accepted');
+        this.#assertOffered(message.subprotocol);
+        if (message.headers) assertHeaders(message.headers);
+        this.applicationState = CONNECTED;
+        break;
+      case 'send':
+        if (state !== CONNECTED) {
+          throw new WebSocketStateError("Cannot send data before accept(): call 'accept' first");
+        }
+        if (typeof message.text !== 'string' && !(message.bytes instanceof Uint8Array)) {
+          throw new TypeError("A 'send' message needs `text` (string) or `bytes` (Uint8Array)");
+        }
+        break;
+      case 'close':
+        assertCloseFrame(message.code ?? 1000, message.reason ?? '');
+        this.applicationState = DISCONNECTED;
+        break;
+      default:
+        throw new WebSocketStateError(
+          `Unknown message type '${(message as { type: unknown }).type}'`,
+        );
+    }
+    try {
+      await this.#transport.send(message);
+    } catch (error) {
+      this.applicationState = DISCONNECTED;
+      throw error instanceof WebSocketDisconnect
+        ? error
+        : new WebSocketDisconnect(1006, (error as Error)?.message ?? '');
+    }
+  }
+
+  /**
+   * Completes the handshake (HTTP 101). Receives the `connect` message first if nobody did.
+   * A `subprotocol` the client did not offer throws `TypeError` and sends nothing.
+   */
+  async accept(options: AcceptOptions = {}): Promise<void> {
+    if (this.applicationState !== CONNECTING) {
+      throw new WebSocketStateError('accept() needs a connecting socket');
+    }
+    this.#assertOffered(options.subprotocol);
+    if (this.clientState === CONNECTING) await this.receive();
+    await this.send({ type: 'accept', subprotocol: options.subprotocol, headers: options.headers });
+  }
+
+  /**
+   * Closes the connection with `code` and `reason`; before `accept()` this refuses the handshake
+   * with HTTP 403. An invalid code or a reason over 123 UTF-8 bytes throws `RangeError`.
+   */
+  async close(code = 1000, reason = ''): Promise<void> {
+    assertCloseFrame(code, reason);
+    await this.send({ type: 'close', code, reason });
+  }
+
+  /** The next message as text (a binary message is decoded as UTF-8). */
+  async receiveText(): Promise<string> {
+    const message = await this.#receiveData();
+    return message.text ?? message.bytes.toString('utf8');
+  }
+
+  /** The next message as bytes (a text message is encoded as UTF-8). */
+  async receiveBytes(): Promise<Buffer> {
+    const message = await this.#receiveData();
+    return message.bytes ?? Buffer.from(message.text, 'utf8');
+  }
+
+  /**
+   * The next message parsed as JSON. Invalid JSON rejects with a `SyntaxError`; the message is
+   * consumed and the connection stays open.
+   */
+  async receiveJson<T = unknown>(options?: JsonOptions): Promise<T> {
+    jsonMode(options);
+    const message = await this.#receiveData();
+    return decodeJson<T>(message.text ?? message.bytes.toString('utf8'));
+  }
+
+  /** Sends one text message. */
+  sendText(data: string): Promise<void> {
+    return this.send({ type: 'send', text: data });
+  }
+
+  /** Sends one binary message. */
+  sendBytes(data: Uint8Array): Promise<void> {
+    return this.send({ type: 'send', bytes: data });
+  }
+
+  /**
+   * Sends `data` as JSON in a text frame (default) or, with `mode: 'binary'`, as UTF-8 bytes in a
+   * binary frame. A value JSON cannot represent throws `TypeError` and sends nothing.
+   */
+  async sendJson(data: unknown, options?: JsonOptions): Promise<void> {
+    const mode = jsonMode(options);
+    const text = encodeJson(data);
+    await this.send(
+      mode === 'text' ? { type: 'send', text } : { type: 'send', bytes: Buffer.from(text) },
+    );
+  }
+
+  /** Text messages until the client disconnects (then the loop ends without throwing). */
+  iterText(): AsyncGenerator<string, void, undefined> {
+    return this.#iterate(() => this.receiveText());
+  }
+
+  /** Binary messages until the client disconnects. */
+  iterBytes(): AsyncGenerator<Buffer, void, undefined> {
+    return this.#iterate(() => this.receiveBytes());
+  }
+
+  /** JSON messages until the client disconnects; invalid JSON throws out of the loop. */
+  iterJson<T = unknown>(options?: JsonOptions): AsyncGenerator<T, void, undefined> {
+    jsonMode(options);
+    return this.#iterate(() => this.receiveJson<T>(options));
+  }
+
+  async *#iterate<T>(next: () => Promise<T>): AsyncGenerator<T, void, undefined> {
+    while (true) {
+      let value: T;
+      try {
+        value = await next();
+      } catch (error) {
+        if (error instanceof WebSocketDisconnect) return;
+        throw error;
+      }
+      yield value;
+    }
+  }
+
+  async #receiveData(): Promise<DataMessage> {
+    if (this.applicationState !== CONNECTED) {
+      throw new WebSocketStateError(
+        this.applicationState === CONNECTING
+          ? 'Cannot receive data before accept(): call accept() first'
+          : 'Cannot receive data: the socket is closed',
+      );
+    }
+    let message = await this.receive();
+    // Only after a low-level `send({ type: 'accept' })` that skipped receiving `connect`.
+    if (message.type === 'connect') message = await this.receive();
+    if (message.type === 'disconnect') throw new WebSocketDisconnect(message.code, message.reason);
+    return message as DataMessage;
+  }
+
+  #assertOffered(subprotocol: string | undefined): void {
+    if (subprotocol !== undefined && !this.subprotocols.includes(subprotocol)) {
+      throw new TypeError(
+        `The client did not offer the subprotocol ${JSON.stringify(subprotocol)}`,
+      );
+    }
+  }
+}
+
+function assertHeaders(headers: HandshakeHeaders): void {
+  for (const [name, value] of Object.entries(headers)) {
+    validateHeaderName(name);
+    for (const item of Array.isArray(value) ? value : [value]) validateHeaderValue(name, item);
+  }
+}
+
+/** Sets the route parameters once the adapter's router has matched (internal to wsgate). */
+export function setParams(socket: WebSocket, params: Record<string, string>): void {
+  (socket as { params: Record<string, string> }).params = params;
+}
