@@ -96,10 +96,8 @@ export function releaseResponse(res: ServerResponse, socket: Socket): void {
 
 /** Answers an upgrade request with a plain HTTP response and closes the connection after it. */
 export function respond(res: ServerResponse, refusal: Refusal): void {
-  if (res.headersSent) {
-    res.socket?.destroy();
-    return;
-  }
+  // Already answered (by middleware, say): that response stands.
+  if (res.headersSent) return;
   const body = refusal.body ?? STATUS_CODES[refusal.status] ?? '';
   res.shouldKeepAlive = false;
   res.writeHead(refusal.status, {

@@ -63,7 +63,30 @@ function onMessage(this: Connection, data: Buffer, isBinary: boolean): void {
 }
 
 function onClose(this: Connection, code: number, reason: Buffer): void {
-  (this as TaggedConnection)[kTransport].end(code, reason.toString());
+  const transport = (this as TaggedConnection)[kTransport];
+  transport.end(code === 1006 ? (transport.violation ?? code) : code, reason.toString());
+}
+
+/**
+ * The close code `ws` sends when the client breaks the protocol. `ws` then reports 1006 on the
+ * server side (it stops reading before the client's reply), so the handler would not learn why.
+ */
+function protocolCloseCode(error: Error & { code?: string }): number | undefined {
+  const code = error.code;
+  if (code === undefined || !code.startsWith('WS_ERR_')) return undefined;
+  if (code === 'WS_ERR_INVALID_UTF8') return 1007;
+  if (
+    code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ||
+    code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
+  ) {
+    return 1009;
+  }
+  return 1002;
+}
+
+function onError(this: Connection, error: Error): void {
+  const transport = (this as TaggedConnection)[kTransport];
+  transport.violation ??= protocolCloseCode(error);
 }
 
 function onPong(this: Connection): void {
@@ -81,6 +104,8 @@ export class WsTransport implements Transport, HeartbeatMember {
   /** The application's side of this connection (set by whoever creates the pair). */
   socket!: WebSocket;
   pingSentAt = 0;
+  /** The close code sent for a protocol violation by the client, if any. */
+  violation: number | undefined;
 
   readonly #host: TransportHost;
   #req: IncomingMessage | undefined;
@@ -108,9 +133,14 @@ export class WsTransport implements Transport, HeartbeatMember {
     this.#raw.on('error', ignore);
   }
 
-  /** Whether the handshake is still open: neither accepted nor answered. */
-  get pending(): boolean {
-    return this.#res !== undefined;
+  /** Bytes of received messages the handler has not read yet. */
+  get queuedBytes(): number {
+    return this.#queue.bytes;
+  }
+
+  /** Bytes handed to `ws` and not yet written to the network. */
+  get bufferedAmount(): number {
+    return this.#connection?.bufferedAmount ?? 0;
   }
 
   receive(): Promise<ClientMessage> {
@@ -211,7 +241,7 @@ export class WsTransport implements Transport, HeartbeatMember {
   #accept(message: AcceptMessage): Promise<void> {
     const req = this.#req;
     const res = this.#res;
-    if (req === undefined || res === undefined || this.#ended) {
+    if (req === undefined || res === undefined || res.headersSent || this.#ended) {
       return gone('The handshake was already answered or the client left');
     }
     if (this.#host.closing) {
@@ -237,7 +267,7 @@ export class WsTransport implements Transport, HeartbeatMember {
     connection.on('message', onMessage);
     connection.on('close', onClose);
     // Errors (protocol violations, oversized messages, resets) are followed by 'close'.
-    connection.on('error', ignore);
+    connection.on('error', onError);
     if (this.#host.options.heartbeat) connection.on('pong', onPong);
     this.#host.opened(this);
   }
