@@ -15,12 +15,17 @@ export type {
   SendTextMessage,
   Transport,
 } from './messages.js';
-export type {
-  AttachOptions,
-  HeartbeatOptions,
-  OriginPolicy,
-  WebSocketPlugin,
-  WebSocketPluginOptions,
+export {
+  type AttachOptions,
+  type HeartbeatOptions,
+  inProcessPubSub,
+  type OriginPolicy,
+  type PubSub,
+  type PubSubFactory,
+  type PubSubHost,
+  type TopicMessage,
+  type WebSocketPlugin,
+  type WebSocketPluginOptions,
 } from './server/index.js';
 export { WebSocketState } from './state.js';
 export { type AcceptOptions, WebSocket, type WebSocketInfo } from './websocket.js';

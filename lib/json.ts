@@ -33,3 +33,9 @@ export function decodeJson<T>(text: string): T {
     });
   }
 }
+
+/** `value` as JSON text for a text frame, or as its UTF-8 bytes for a binary frame. */
+export function encodeJsonAs(value: unknown, mode: JsonMode): string | Buffer {
+  const text = encodeJson(value);
+  return mode === 'text' ? text : Buffer.from(text);
+}

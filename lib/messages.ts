@@ -78,4 +78,12 @@ export interface Transport {
    * the socket then reports `WebSocketDisconnect` 1006, or the `WebSocketDisconnect` rejected with.
    */
   send(message: AppMessage): Promise<void>;
+  /** The topics this connection is on, when the transport supports topics. */
+  readonly topics?: ReadonlySet<string>;
+  /** Joins a topic; resolves when the subscription is active everywhere. */
+  subscribe?(topic: string): Promise<void>;
+  /** Leaves a topic. */
+  unsubscribe?(topic: string): Promise<void>;
+  /** Publishes to every connection on the topic except this one. */
+  publish?(topic: string, data: string | Uint8Array): Promise<void>;
 }

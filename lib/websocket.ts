@@ -1,7 +1,7 @@
 import { type IncomingHttpHeaders, validateHeaderName, validateHeaderValue } from 'node:http';
 import { assertCloseFrame } from './close-code.js';
 import { WebSocketDisconnect, WebSocketStateError } from './errors.js';
-import { decodeJson, encodeJson, type JsonOptions, jsonMode } from './json.js';
+import { decodeJson, encodeJsonAs, type JsonOptions, jsonMode } from './json.js';
 import type {
   AppMessage,
   ClientMessage,
@@ -11,6 +11,7 @@ import type {
   Transport,
 } from './messages.js';
 import { WebSocketState } from './state.js';
+import { assertTopic } from './topic-name.js';
 
 /** What the connection knows of the upgrade request that opened it. */
 export interface WebSocketInfo {
@@ -35,6 +36,7 @@ export interface AcceptOptions {
 type DataMessage = ReceiveTextMessage | ReceiveBytesMessage;
 
 const { CONNECTING, CONNECTED, DISCONNECTED } = WebSocketState;
+const NO_TOPICS: ReadonlySet<string> = new Set();
 
 /**
  * One WebSocket connection as the application sees it, modelled on the ASGI/Starlette WebSocket:
@@ -221,10 +223,11 @@ export class WebSocket {
    * binary frame. A value JSON cannot represent throws `TypeError` and sends nothing.
    */
   async sendJson(data: unknown, options?: JsonOptions): Promise<void> {
-    const mode = jsonMode(options);
-    const text = encodeJson(data);
+    const encoded = encodeJsonAs(data, jsonMode(options));
     await this.send(
-      mode === 'text' ? { type: 'send', text } : { type: 'send', bytes: Buffer.from(text) },
+      typeof encoded === 'string'
+        ? { type: 'send', text: encoded }
+        : { type: 'send', bytes: encoded },
     );
   }
 
@@ -242,6 +245,56 @@ export class WebSocket {
   iterJson<T = unknown>(options?: JsonOptions): AsyncGenerator<T, void, undefined> {
     jsonMode(options);
     return this.#iterate(() => this.receiveJson<T>(options));
+  }
+
+  /** The topics this socket is on; emptied as soon as it is disconnected. */
+  get topics(): ReadonlySet<string> {
+    return this.#transport.topics ?? NO_TOPICS;
+  }
+
+  /**
+   * Joins `topic` (harmless if already on it); resolves when the subscription is active in the
+   * backplane, so a publish from another process after that arrives. Needs an accepted socket.
+   */
+  async subscribe(topic: string): Promise<void> {
+    const transport = this.#topicTransport();
+    assertTopic(topic);
+    if (this.applicationState !== CONNECTED) {
+      throw new WebSocketStateError('Cannot subscribe before accept() or after close()');
+    }
+    await transport.subscribe(topic);
+  }
+
+  /** Leaves `topic`. */
+  async unsubscribe(topic: string): Promise<void> {
+    const transport = this.#topicTransport();
+    assertTopic(topic);
+    await transport.unsubscribe(topic);
+  }
+
+  /**
+   * Sends `data` to every socket on `topic`, in every process sharing the backplane, except this
+   * one: a string as a text message, bytes as a binary message.
+   */
+  async publish(topic: string, data: string | Uint8Array): Promise<void> {
+    const transport = this.#topicTransport();
+    assertTopic(topic);
+    await transport.publish(topic, data);
+  }
+
+  /** As {@link publish}, with `value` serialised as {@link sendJson} does. */
+  async publishJson(topic: string, value: unknown, options?: JsonOptions): Promise<void> {
+    const transport = this.#topicTransport();
+    assertTopic(topic);
+    await transport.publish(topic, encodeJsonAs(value, jsonMode(options)));
+  }
+
+  #topicTransport(): Required<Transport> {
+    const transport = this.#transport;
+    if (!transport.subscribe || !transport.unsubscribe || !transport.publish) {
+      throw new TypeError('This connection has no topic backplane (its transport has no topics)');
+    }
+    return transport as Required<Transport>;
   }
 
   async *#iterate<T>(next: () => Promise<T>): AsyncGenerator<T, void, undefined> {

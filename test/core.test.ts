@@ -399,7 +399,7 @@ describe('core WebSocket: methods', () => {
       );
       expect(transport.sent).to.be.empty;
       expect(socket.applicationState).to.equal(CONNECTED);
-      await socket.close(1000, 'é'.repeat(61) + 'x');
+      await socket.close(1000, `${'é'.repeat(61)}x`);
       expect(transport.sent).to.have.length(1);
     });
   });

@@ -38,9 +38,9 @@ describe('ws transport on a bare http server', () => {
           { path },
         );
         const client = await connect(`${current.url}/echo`);
-        const replies = [nextMessage(client)];
+        const reply = nextMessage(client);
         client.send('hi');
-        const first = await replies[0];
+        const first = await reply;
         expect(first.data.toString()).to.equal('echo hi');
         expect(first.isBinary).to.equal(false);
         client.send(Buffer.from([1, 2, 3]));

@@ -1,12 +1,15 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { type WebSocket as Connection, WebSocketServer } from 'ws';
+import { encodeJsonAs, type JsonOptions, jsonMode } from '../json.js';
 import type { AcceptMessage } from '../messages.js';
+import { assertTopic } from '../topic-name.js';
 import { WebSocket } from '../websocket.js';
 import { checkHandshake, checkOrigin, isWebSocketUpgrade, type Refusal } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { respond, upgradeResponse } from './http-takeover.js';
 import { type ResolvedOptions, resolveOptions, type WebSocketPluginOptions } from './options.js';
+import { Topics, topicMessage } from './topics.js';
 import { type TransportHost, WsTransport } from './ws-transport.js';
 
 /** Options of `sockets.attach(server, options)`. */
@@ -41,6 +44,8 @@ export class Gateway implements TransportHost {
   readonly options: ResolvedOptions;
   /** Accepted, still-open sockets. */
   readonly clients = new Set<WebSocket>();
+  /** Who is on which topic, and the backplane. */
+  readonly topics: Topics;
   readonly #live = new Set<WsTransport>();
   readonly #pending = new Set<WsTransport>();
   readonly #server: WebSocketServer;
@@ -66,6 +71,7 @@ export class Gateway implements TransportHost {
         for (const item of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${item}`);
       }
     });
+    this.topics = new Topics(this.options.pubsub, (error) => this.reportError(error));
     this.#heartbeat = heartbeat
       ? new Heartbeat(this.#live, heartbeat.interval, heartbeat.timeout)
       : undefined;
@@ -131,14 +137,29 @@ export class Gateway implements TransportHost {
       transport.refuse({ status: 503, body: 'The server is shutting down' });
     }
     for (const transport of this.#live) transport.shutdown(code, reason);
-    return new Promise<void>((resolve) => {
-      const finish = (): void => {
-        this.#heartbeat?.stop();
-        resolve();
-      };
-      if (this.#live.size === 0) finish();
-      else this.#allClosed = finish;
+    const allClosed = new Promise<void>((resolve) => {
+      if (this.#live.size === 0) resolve();
+      else this.#allClosed = resolve;
     });
+    return allClosed.then(() => {
+      this.#heartbeat?.stop();
+      return this.topics.close();
+    });
+  }
+
+  /**
+   * Sends `data` to every socket on `topic` (in every process sharing the backplane): a string as
+   * a text message, bytes as a binary one. Resolves when handed to the backplane.
+   */
+  async publish(topic: string, data: string | Uint8Array): Promise<void> {
+    assertTopic(topic);
+    await this.topics.publish(topic, topicMessage(data));
+  }
+
+  /** As {@link publish}, with `value` serialised as `sendJson` does. */
+  async publishJson(topic: string, value: unknown, options?: JsonOptions): Promise<void> {
+    assertTopic(topic);
+    await this.publish(topic, encodeJsonAs(value, jsonMode(options)));
   }
 
   /** Hands an error a handler threw after accepting to `options.onError`. */

@@ -6,3 +6,10 @@ export { type AttachOptions, Gateway } from './gateway.js';
 export { runHandler, type Unanswered } from './lifecycle.js';
 export type { HeartbeatOptions, OriginPolicy, WebSocketPluginOptions } from './options.js';
 export { asPlugin, type WebSocketPlugin } from './plugin.js';
+export {
+  inProcessPubSub,
+  type PubSub,
+  type PubSubFactory,
+  type PubSubHost,
+  type TopicMessage,
+} from './pubsub.js';

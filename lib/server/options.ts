@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { PerMessageDeflateOptions } from 'ws';
+import { inProcessPubSub, type PubSubFactory } from './pubsub.js';
 
 /** Allowed `Origin` values, or a predicate deciding per request. */
 export type OriginPolicy =
@@ -28,7 +29,14 @@ export interface WebSocketPluginOptions {
   receiveBuffer?: number;
   /** Bytes waiting to be written before `send*` waits for them to drain. Default 1 MiB. */
   sendBuffer?: number;
-  /** Receives errors a handler threw after accepting. Default: logged to stderr. */
+  /**
+   * Bytes a subscriber may have waiting before it is closed with 1013 (Try Again Later), so one
+   * slow subscriber never stalls a publish nor grows memory. Default 4 MiB.
+   */
+  publishBuffer?: number;
+  /** The topic backplane. Default: in-process; `redisPubSub()` from `wsgate/redis` for many. */
+  pubsub?: PubSubFactory;
+  /** Receives errors a handler threw after accepting, and backplane errors. Default: stderr. */
   onError?: (error: unknown) => void;
 }
 
@@ -40,6 +48,8 @@ export interface ResolvedOptions {
   perMessageDeflate: boolean | PerMessageDeflateOptions;
   receiveBuffer: number;
   sendBuffer: number;
+  publishBuffer: number;
+  pubsub: PubSubFactory;
   onError: (error: unknown) => void;
 }
 
@@ -83,6 +93,8 @@ export function resolveOptions(options: WebSocketPluginOptions = {}): ResolvedOp
     perMessageDeflate: options.perMessageDeflate ?? false,
     receiveBuffer: size('receiveBuffer', options.receiveBuffer, MiB),
     sendBuffer: size('sendBuffer', options.sendBuffer, MiB),
+    publishBuffer: size('publishBuffer', options.publishBuffer, 4 * MiB),
+    pubsub: options.pubsub ?? inProcessPubSub(),
     onError,
   };
 }

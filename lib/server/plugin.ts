@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { JsonOptions } from '../json.js';
 import type { WebSocket } from '../websocket.js';
 import type { AttachOptions, Gateway } from './gateway.js';
 
@@ -16,6 +17,14 @@ export interface WebSocketPlugin {
    * servers where another component already listens for `upgrade`. Returns a detach function.
    */
   attach(server: Server, options?: AttachOptions): () => void;
+  /**
+   * Sends `data` to every socket on `topic`, in every process sharing the backplane: a string as
+   * a text message, bytes as a binary one. No subscribers: a no-op. Resolves when handed to the
+   * backplane; rejects if the backplane cannot take it.
+   */
+  publish(topic: string, data: string | Uint8Array): Promise<void>;
+  /** As {@link publish}, with `value` serialised as `sendJson` does (`TypeError` if it cannot be). */
+  publishJson(topic: string, value: unknown, options?: JsonOptions): Promise<void>;
 }
 
 /** Gives an adapter's middleware function the plugin's public surface. */
@@ -24,6 +33,8 @@ export function asPlugin<M extends object>(middleware: M, gateway: Gateway): M &
     clients: gateway.clients,
     close: (code, reason) => gateway.close(code, reason),
     attach: (server, options) => gateway.attach(server, options),
+    publish: (topic, data) => gateway.publish(topic, data),
+    publishJson: (topic, value, options) => gateway.publishJson(topic, value, options),
   };
   return Object.assign(middleware, plugin);
 }

@@ -20,10 +20,14 @@ import {
 } from './http-takeover.js';
 import { InboundQueue } from './inbound-queue.js';
 import type { ResolvedOptions } from './options.js';
+import type { TopicMessage } from './pubsub.js';
+import { type TopicMember, type Topics, topicMessage } from './topics.js';
 
 /** What a transport needs from the plugin instance that created it. */
 export interface TransportHost {
   readonly options: ResolvedOptions;
+  /** The plugin's topics. */
+  readonly topics: Topics;
   /** True once the plugin is shutting down: handshakes are then refused with 503. */
   readonly closing: boolean;
   /** Completes the handshake with `ws`; calls `done` synchronously unless the socket is gone. */
@@ -44,6 +48,8 @@ export interface TransportHost {
 
 const CONNECT: ConnectMessage = Object.freeze({ type: 'connect' });
 const RESOLVED = Promise.resolve();
+const TEXT = { binary: false };
+const BINARY = { binary: true };
 const kTransport = Symbol('wsgate.transport');
 
 type TaggedConnection = Connection & { [kTransport]: WsTransport };
@@ -100,7 +106,7 @@ function onPong(this: Connection): void {
  * queues inbound messages (pausing the client above `receiveBuffer`) and hands outbound ones to
  * `ws` (waiting for a drain above `sendBuffer`).
  */
-export class WsTransport implements Transport, HeartbeatMember {
+export class WsTransport implements Transport, HeartbeatMember, TopicMember {
   /** The application's side of this connection (set by whoever creates the pair). */
   socket!: WebSocket;
   pingSentAt = 0;
@@ -119,6 +125,8 @@ export class WsTransport implements Transport, HeartbeatMember {
   #ended = false;
   #paused = false;
   #drain: Promise<void> | undefined;
+  #topics: Set<string> | undefined;
+  #memberId: string | undefined;
   readonly #onRawClose = (): void => this.end(1006, '');
 
   constructor(host: TransportHost, req: IncomingMessage, res: ServerResponse, head: Buffer) {
@@ -182,9 +190,44 @@ export class WsTransport implements Transport, HeartbeatMember {
       case 'accept':
         return this.#accept(message);
       case 'close':
+        this.#leaveTopics();
         if (this.#connection) this.#connection.close(message.code ?? 1000, message.reason ?? '');
         else this.refuse({ status: 403, body: 'WebSocket connection refused' });
         return RESOLVED;
+    }
+  }
+
+  /** The topics this connection is on (allocated on first use: most connections have none). */
+  get topics(): Set<string> {
+    this.#topics ??= new Set();
+    return this.#topics;
+  }
+
+  get memberId(): string {
+    this.#memberId ??= this.#host.topics.newMemberId();
+    return this.#memberId;
+  }
+
+  subscribe(topic: string): Promise<void> {
+    if (this.#ended) return gone('The connection is closed');
+    return this.#host.topics.subscribe(this, topic);
+  }
+
+  unsubscribe(topic: string): Promise<void> {
+    return this.#host.topics.unsubscribe(this, topic);
+  }
+
+  publish(topic: string, data: string | Uint8Array): Promise<void> {
+    return this.#host.topics.publish(topic, topicMessage(data, this.memberId));
+  }
+
+  deliverPublished(message: TopicMessage): void {
+    const connection = this.#connection;
+    if (connection === undefined || connection.readyState !== Connection.OPEN) return;
+    connection.send(message.data, message.binary ? BINARY : TEXT);
+    if (connection.bufferedAmount > this.#host.options.publishBuffer) {
+      connection.close(1013, 'Subscriber too slow');
+      this.#leaveTopics();
     }
   }
 
@@ -233,6 +276,7 @@ export class WsTransport implements Transport, HeartbeatMember {
     this.#req = undefined;
     this.#res = undefined;
     this.#raw.removeListener('close', this.#onRawClose);
+    this.#leaveTopics();
     if (this.#connection) this.#host.closed(this);
     else this.#host.forget(this);
     this.deliver({ type: 'disconnect', code, reason }, 0);
@@ -270,6 +314,10 @@ export class WsTransport implements Transport, HeartbeatMember {
     connection.on('error', onError);
     if (this.#host.options.heartbeat) connection.on('pong', onPong);
     this.#host.opened(this);
+  }
+
+  #leaveTopics(): void {
+    if (this.#topics?.size) this.#host.topics.leaveAll(this);
   }
 
   #drained(): Promise<void> {
