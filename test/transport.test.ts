@@ -348,6 +348,26 @@ describe('ws transport on a bare http server', () => {
     expect((await refusal(current.url)).status).to.equal(503);
   });
 
+  it('answers a handshake nobody decides within handshakeTimeout with 503', async () => {
+    const late = signal<unknown>();
+    const release = signal();
+    current = await plainServer(
+      async (socket) => {
+        await release.promise;
+        await socket.accept().catch((error) => late.resolve(error));
+      },
+      { handshakeTimeout: 100 },
+    );
+    const started = Date.now();
+    const response = await refusal(current.url);
+    expect(response.status).to.equal(503);
+    expect(response.body).to.match(/timed out/);
+    expect(Date.now() - started).to.be.within(90, 1000);
+    release.resolve();
+    const error = await late.promise;
+    expect(error).to.be.instanceOf(WebSocketDisconnect);
+  });
+
   it('answers a plain request normally', async () => {
     current = await plainServer(() => {});
     const res = await fetch(current.url.replace('ws:', 'http:'));

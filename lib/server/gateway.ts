@@ -9,6 +9,7 @@ import { checkHandshake, checkOrigin, isWebSocketUpgrade, type Refusal } from '.
 import { Heartbeat } from './heartbeat.js';
 import { respond, upgradeResponse } from './http-takeover.js';
 import { type ResolvedOptions, resolveOptions, type WebSocketPluginOptions } from './options.js';
+import { PendingHandshakes } from './pending-handshakes.js';
 import { Topics, topicMessage } from './topics.js';
 import { type TransportHost, WsTransport } from './ws-transport.js';
 
@@ -47,7 +48,7 @@ export class Gateway implements TransportHost {
   /** Who is on which topic, and the backplane. */
   readonly topics: Topics;
   readonly #live = new Set<WsTransport>();
-  readonly #pending = new Set<WsTransport>();
+  readonly #pending: PendingHandshakes<WsTransport>;
   readonly #server: WebSocketServer;
   readonly #heartbeat: Heartbeat | undefined;
   #closing = false;
@@ -71,6 +72,7 @@ export class Gateway implements TransportHost {
         for (const item of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${item}`);
       }
     });
+    this.#pending = new PendingHandshakes(this.options.handshakeTimeout);
     this.topics = new Topics(this.options.pubsub, (error) => this.reportError(error));
     this.#heartbeat = heartbeat
       ? new Heartbeat(this.#live, heartbeat.interval, heartbeat.timeout)
@@ -133,9 +135,7 @@ export class Gateway implements TransportHost {
    */
   close(code = 1001, reason = ''): Promise<void> {
     this.#closing = true;
-    for (const transport of this.#pending) {
-      transport.refuse({ status: 503, body: 'The server is shutting down' });
-    }
+    this.#pending.refuseAll({ status: 503, body: 'The server is shutting down' });
     for (const transport of this.#live) transport.shutdown(code, reason);
     const allClosed = new Promise<void>((resolve) => {
       if (this.#live.size === 0) resolve();

@@ -36,6 +36,11 @@ export interface WebSocketPluginOptions {
   publishBuffer?: number;
   /** The topic backplane. Default: in-process; `redisPubSub()` from `wsgate/redis` for many. */
   pubsub?: PubSubFactory;
+  /**
+   * Milliseconds the middleware and handler may take to accept or refuse; then the client gets
+   * HTTP 503 and a late `accept()` throws `WebSocketDisconnect`. `false`: no limit. Default 10 000.
+   */
+  handshakeTimeout?: number | false;
   /** Receives errors a handler threw after accepting, and backplane errors. Default: stderr. */
   onError?: (error: unknown) => void;
 }
@@ -50,6 +55,7 @@ export interface ResolvedOptions {
   sendBuffer: number;
   publishBuffer: number;
   pubsub: PubSubFactory;
+  handshakeTimeout: number | false;
   onError: (error: unknown) => void;
 }
 
@@ -95,6 +101,10 @@ export function resolveOptions(options: WebSocketPluginOptions = {}): ResolvedOp
     sendBuffer: size('sendBuffer', options.sendBuffer, MiB),
     publishBuffer: size('publishBuffer', options.publishBuffer, 4 * MiB),
     pubsub: options.pubsub ?? inProcessPubSub(),
+    handshakeTimeout:
+      options.handshakeTimeout === false
+        ? false
+        : millis('handshakeTimeout', options.handshakeTimeout, 10_000),
     onError,
   };
 }

@@ -20,6 +20,7 @@ import {
 } from './http-takeover.js';
 import { InboundQueue } from './inbound-queue.js';
 import type { ResolvedOptions } from './options.js';
+import type { PendingHandshake } from './pending-handshakes.js';
 import type { TopicMessage } from './pubsub.js';
 import { type TopicMember, type Topics, topicMessage } from './topics.js';
 
@@ -106,10 +107,12 @@ function onPong(this: Connection): void {
  * queues inbound messages (pausing the client above `receiveBuffer`) and hands outbound ones to
  * `ws` (waiting for a drain above `sendBuffer`).
  */
-export class WsTransport implements Transport, HeartbeatMember, TopicMember {
+export class WsTransport implements Transport, HeartbeatMember, TopicMember, PendingHandshake {
   /** The application's side of this connection (set by whoever creates the pair). */
   socket!: WebSocket;
   pingSentAt = 0;
+  /** When the upgrade request arrived (`performance.now()`), for the handshake timeout. */
+  readonly openedAt = performance.now();
   /** The close code sent for a protocol violation by the client, if any. */
   violation: number | undefined;
 
