@@ -106,18 +106,7 @@ export class WebSocket {
     if (this.clientState === DISCONNECTED) {
       throw new WebSocketStateError('Cannot receive: the client has disconnected');
     }
-    const message = await this.#transport.receive();
-    if (this.clientState === CONNECTING) {
-      if (message.type !== 'connect') {
-        throw new WebSocketStateError(`Expected a 'connect' message, got '${message.type}'`);
-      }
-      this.clientState = CONNECTED;
-    } else if (message.type === 'disconnect') {
-      this.clientState = DISCONNECTED;
-    } else if (message.type !== 'receive') {
-      throw new WebSocketStateError(`Expected 'receive' or 'disconnect', got '${message.type}'`);
-    }
-    return message;
+    return this.#advance(await this.#transport.receive());
   }
 
   /**
@@ -188,13 +177,15 @@ export class WebSocket {
 
   /** The next message as text (a binary message is decoded as UTF-8). */
   async receiveText(): Promise<string> {
-    const message = await this.#receiveData();
+    this.#assertReadable();
+    const message = this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect());
     return message.text ?? message.bytes.toString('utf8');
   }
 
   /** The next message as bytes (a text message is encoded as UTF-8). */
   async receiveBytes(): Promise<Buffer> {
-    const message = await this.#receiveData();
+    this.#assertReadable();
+    const message = this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect());
     return message.bytes ?? Buffer.from(message.text, 'utf8');
   }
 
@@ -204,7 +195,8 @@ export class WebSocket {
    */
   async receiveJson<T = unknown>(options?: JsonOptions): Promise<T> {
     jsonMode(options);
-    const message = await this.#receiveData();
+    this.#assertReadable();
+    const message = this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect());
     return decodeJson<T>(message.text ?? message.bytes.toString('utf8'));
   }
 
@@ -310,7 +302,23 @@ export class WebSocket {
     }
   }
 
-  async #receiveData(): Promise<DataMessage> {
+  /** Applies a client message to the client state (the `receive()` table) and returns it. */
+  #advance(message: ClientMessage): ClientMessage {
+    if (this.clientState === CONNECTING) {
+      if (message.type !== 'connect') {
+        throw new WebSocketStateError(`Expected a 'connect' message, got '${message.type}'`);
+      }
+      this.clientState = CONNECTED;
+    } else if (message.type === 'disconnect') {
+      this.clientState = DISCONNECTED;
+    } else if (message.type !== 'receive') {
+      throw new WebSocketStateError(`Expected 'receive' or 'disconnect', got '${message.type}'`);
+    }
+    return message;
+  }
+
+  /** Throws unless a data message can be received now (before anything is read). */
+  #assertReadable(): void {
     if (this.applicationState !== CONNECTED) {
       throw new WebSocketStateError(
         this.applicationState === CONNECTING
@@ -318,11 +326,24 @@ export class WebSocket {
           : 'Cannot receive data: the socket is closed',
       );
     }
-    let message = await this.receive();
-    // Only after a low-level `send({ type: 'accept' })` that skipped receiving `connect`.
-    if (message.type === 'connect') message = await this.receive();
+    if (this.clientState === DISCONNECTED) {
+      throw new WebSocketStateError('Cannot receive: the client has disconnected');
+    }
+  }
+
+  /**
+   * The data in a client message: throws `WebSocketDisconnect` for a disconnect, `undefined` for
+   * the `connect` that a low-level `send({ type: 'accept' })` left unread. The `receive*` methods
+   * await the transport directly (one promise per message rather than one per layer).
+   */
+  #data(message: ClientMessage): DataMessage | undefined {
+    this.#advance(message);
     if (message.type === 'disconnect') throw new WebSocketDisconnect(message.code, message.reason);
-    return message as DataMessage;
+    return message.type === 'connect' ? undefined : message;
+  }
+
+  async #dataAfterConnect(): Promise<DataMessage> {
+    return this.#data(await this.#transport.receive()) as DataMessage;
   }
 
   #assertOffered(subprotocol: string | undefined): void {
