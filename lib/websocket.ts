@@ -3,6 +3,7 @@ import { assertCloseFrame } from './close-code.js';
 import { WebSocketDisconnect, WebSocketStateError } from './errors.js';
 import { decodeJson, encodeJsonAs, type JsonOptions, jsonMode } from './json.js';
 import type {
+  AcceptMessage,
   AppMessage,
   ClientMessage,
   HandshakeHeaders,
@@ -163,7 +164,10 @@ export class WebSocket {
     }
     this.#assertOffered(options.subprotocol);
     if (this.clientState === CONNECTING) await this.receive();
-    await this.send({ type: 'accept', subprotocol: options.subprotocol, headers: options.headers });
+    const message: AcceptMessage = { type: 'accept' };
+    if (options.subprotocol !== undefined) message.subprotocol = options.subprotocol;
+    if (options.headers !== undefined) message.headers = options.headers;
+    await this.send(message);
   }
 
   /**

@@ -3,6 +3,7 @@
  * handler. Nothing here knows Express or Koa.
  */
 export { type AttachOptions, Gateway } from './gateway.js';
+export { isWebSocketUpgrade } from './handshake.js';
 export { runHandler, type Unanswered } from './lifecycle.js';
 export type { HeartbeatOptions, OriginPolicy, WebSocketPluginOptions } from './options.js';
 export { asPlugin, type WebSocketPlugin } from './plugin.js';

@@ -1,0 +1,96 @@
+import type { IncomingMessage } from 'node:http';
+import type {
+  NextFunction,
+  ParamsDictionary,
+  PathParams,
+  Request,
+  RequestHandler,
+  Response,
+} from 'express-serve-static-core';
+import { isWebSocketUpgrade } from '../../lib/server/handshake.js';
+import { runHandler } from '../../lib/server/lifecycle.js';
+import { setParams } from '../../lib/websocket.js';
+import type { WebSocketHandler } from './types.js';
+import { getUpgrade } from './upgrade.js';
+
+const NOT_INSTALLED =
+  'wsgate: a WebSocket upgrade request reached a .websocket() route, but no websocket() ' +
+  'middleware took it. Install it before your routes: app.use(websocket()).';
+
+/** What `.websocket()` needs from an application or router: its public `get`. */
+interface Routable {
+  get(path: PathParams, ...handlers: unknown[]): unknown;
+}
+
+/** The parts of the `express` module the routes are installed on. */
+export interface ExpressModule {
+  application: object;
+  Router: (...args: never[]) => unknown;
+}
+
+/** First in the chain: lets only upgrades taken by the plugin into the route. */
+function guard(req: IncomingMessage, _res: unknown, next: NextFunction): void {
+  if (getUpgrade(req) !== undefined) next();
+  else if (isWebSocketUpgrade(req)) next(new Error(NOT_INSTALLED));
+  // A plain GET to this path: the next matching route serves it.
+  else next('route');
+}
+
+/** Route parameters as `socket.params` holds them: a wildcard's segments joined with `/`. */
+function flatParams(params: ParamsDictionary): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value === 'string') flat[name] = value;
+    else if (Array.isArray(value)) flat[name] = value.join('/');
+  }
+  return flat;
+}
+
+/** Last in the chain: runs the handler under the lifecycle rules. */
+function final(handler: WebSocketHandler): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const upgrade = getUpgrade(req);
+    if (upgrade === undefined) {
+      next('route');
+      return;
+    }
+    const { socket, gateway } = upgrade;
+    setParams(socket, flatParams(req.params));
+    // Rejects only with an error thrown before accept(): Express's error handling answers it.
+    runHandler(gateway, socket, () => handler(socket, req), 'refuse').catch((error: unknown) => {
+      next(error ?? new Error('wsgate: the WebSocket handler threw a falsy value'));
+    });
+  };
+}
+
+/** `app.websocket(path, ...middleware, handler)` and `router.websocket(...)`. */
+function websocketRoute(this: Routable, path: PathParams, ...handlers: unknown[]): unknown {
+  const handler = handlers.pop();
+  if (typeof handler !== 'function') {
+    throw new TypeError(
+      'wsgate: .websocket(path, ...middleware, handler) needs a handler function last',
+    );
+  }
+  return this.get(path, guard, ...handlers, final(handler as WebSocketHandler));
+}
+
+/**
+ * Gives every application and router of `framework` (the `express` module, 4 or 5) a
+ * `.websocket()` method. Applications copy their methods when created, so this must run before
+ * `express()` is called.
+ */
+export function installRoutes(framework: ExpressModule): void {
+  const descriptor: PropertyDescriptor = {
+    value: websocketRoute,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  };
+  Object.defineProperty(framework.application, 'websocket', descriptor);
+  // Express 5 routers inherit from `Router.prototype` (the `router` package); Express 4 ones
+  // from the `Router` function itself.
+  const { Router } = framework;
+  const prototype: { route?: unknown } | undefined = Router.prototype;
+  const routerProto = typeof prototype?.route === 'function' ? prototype : Router;
+  Object.defineProperty(routerProto, 'websocket', descriptor);
+}

@@ -1,0 +1,92 @@
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { expect } from 'chai';
+import type { NextFunction, Request, Response } from 'express';
+// Express 4, installed under an alias next to Express 5.
+import express4 from 'express4';
+import request from 'superwstest';
+import { websocket } from '../adapters/express/index.js';
+import { installRoutes } from '../adapters/express/routes.js';
+import { base, Resources, refusal } from './express-support.js';
+
+// What importing `wsgate/express` does to the `express` it resolves, done to Express 4 here.
+installRoutes(express4);
+
+describe('wsgate/express with Express 4', () => {
+  const res = new Resources();
+  afterEach(() => res.close());
+
+  function app4() {
+    const app = express4();
+    app.set('env', 'test');
+    const sockets = res.plugin(websocket());
+    app.use(sockets);
+    app.use('/private', (_req: Request, res: Response) => {
+      res.status(401).json({ error: 'login first' });
+    });
+    const router = express4.Router();
+    router.websocket('/rooms/:room', async (socket, req) => {
+      await socket.accept();
+      await socket.sendJson({
+        path: socket.url.pathname,
+        room: req.params.room,
+        params: socket.params,
+      });
+      for await (const text of socket.iterText())
+        await socket.sendText(`${req.params.room}: ${text}`);
+    });
+    router.get('/rooms/:room', (req: Request, res: Response) => {
+      res.send(`page of ${req.params.room}`);
+    });
+    router.websocket('/fail', () => {
+      throw new Error('before accept');
+    });
+    app.use('/api', router);
+    app.websocket('/silent', () => {});
+    return app;
+  }
+
+  it('runs against Express 4 itself', () => {
+    const { version } = createRequire(import.meta.url)('express4/package.json') as {
+      version: string;
+    };
+    expect(version).to.match(/^4\./);
+  });
+
+  it('routes upgrades through app and nested routers (params, full url, echo)', async () => {
+    const server = await res.listening(app4().listen(0, '127.0.0.1'));
+    await request(server)
+      .ws('/api/rooms/red')
+      .expectJson({ path: '/api/rooms/red', room: 'red', params: { room: 'red' } })
+      .sendText('hi')
+      .expectText('red: hi')
+      .close()
+      .expectClosed();
+  });
+
+  it('falls through for plain GETs; refuses, 404s, 403s and 500s as on Express 5', async () => {
+    const server = await res.listen(http.createServer(app4()));
+    const url = base(server, 'http');
+    const page = await fetch(`${url}/api/rooms/red`);
+    expect(await page.text()).to.equal('page of red');
+    const refused = await refusal(`${url}/private`);
+    expect(refused.status).to.equal(401);
+    expect(JSON.parse(refused.body)).to.deep.equal({ error: 'login first' });
+    expect((await refusal(`${url}/nowhere`)).status).to.equal(404);
+    expect((await refusal(`${url}/silent`)).status).to.equal(403);
+    expect((await refusal(`${url}/api/fail`)).status).to.equal(500);
+  });
+
+  it('reports a missing websocket() middleware through next(err)', async () => {
+    const app = express4();
+    app.websocket('/chat', (socket) => socket.accept());
+    let message = '';
+    app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
+      message = error.message;
+      res.status(500).end();
+    });
+    const server = await res.listen(http.createServer(app));
+    expect((await refusal(`${base(server, 'http')}/chat`)).status).to.equal(500);
+    expect(message).to.contain('app.use(websocket())');
+  });
+});

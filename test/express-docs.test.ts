@@ -1,0 +1,133 @@
+// docs/express.md: every code block is a region of a file under examples/express/, and every
+// such example runs here.
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import request from 'superwstest';
+import { base, closed, nextMessage, Resources, refusal } from './express-support.js';
+// The testing section's example is itself a mocha suite: importing it registers it.
+import '../examples/express/broadcast.spec.js';
+
+const root = new URL('..', import.meta.url);
+
+/** The text between `// #region name` and `// #endregion` in `file`. */
+async function region(file: string, name: string): Promise<string> {
+  const text = await readFile(new URL(file, root), 'utf8');
+  const start = text.indexOf(`// #region ${name}\n`);
+  expect(start, `region ${name} in ${file}`).to.not.equal(-1);
+  const from = start + `// #region ${name}\n`.length;
+  const end = text.indexOf('// #endregion', from);
+  expect(end, `end of region ${name} in ${file}`).to.not.equal(-1);
+  return text.slice(from, end);
+}
+
+/** How the docs spell the imports the examples make relatively. */
+function asPublished(code: string): string {
+  return code
+    .replaceAll("'../../adapters/express/index.js'", "'wsgate/express'")
+    .replaceAll("'../../lib/index.js'", "'wsgate'");
+}
+
+describe('docs/express.md', () => {
+  const res = new Resources();
+  afterEach(() => res.close());
+
+  it('quotes every code block verbatim from examples/express/', async () => {
+    const docs = await readFile(new URL('docs/express.md', root), 'utf8');
+    const fences = docs.match(/^```/gm) ?? [];
+    const blocks = [...docs.matchAll(/<!-- example: (\S+)#(\S+) -->\n```ts\n([\s\S]*?)^```$/gm)];
+    expect(blocks.length).to.be.greaterThan(5);
+    // No fenced block without its example.
+    expect(fences.length).to.equal(blocks.length * 2);
+    for (const [, file = '', name = '', code] of blocks) {
+      expect(code, `${file}#${name}`).to.equal(asPublished(await region(file, name)));
+    }
+  });
+
+  it('quick start: echoes, then shuts down gracefully (1001, then no more connections)', async () => {
+    const previous = process.env.PORT;
+    process.env.PORT = '0';
+    const example = await import('../examples/express/quick-start.js');
+    if (previous === undefined) delete process.env.PORT;
+    else process.env.PORT = previous;
+    const { server, sockets } = example;
+    await res.listening(server);
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = await res.connect(`${url}/echo`);
+    client.send('hi');
+    expect((await nextMessage(client)).data.toString()).to.equal('echo: hi');
+    const gone = closed(client);
+    const serverClosed = once(server, 'close');
+    await example.shutdown();
+    expect(sockets.clients.size).to.equal(0);
+    expect(await gone).to.deep.equal({ code: 1001, reason: 'Server restarting' });
+    await serverClosed;
+    expect(server.listening).to.equal(false);
+  });
+
+  it('routes: params, fall-through page, router under a prefix with subprotocol and headers', async () => {
+    const { app } = await import('../examples/express/routes.js');
+    const server = await res.listen(http.createServer(app));
+    await request(server)
+      .ws('/rooms/lobby')
+      .expectText('welcome to lobby')
+      .sendText('hi')
+      .expectText('lobby: hi')
+      .close()
+      .expectClosed();
+    const page = await fetch(`${base(server, 'http')}/rooms/lobby`);
+    expect(await page.text()).to.equal('the lobby room');
+    await request(server)
+      .ws('/api/feed?since=42', ['feed.v1', 'feed.v2'])
+      .expectUpgrade((upgrade) => {
+        expect(upgrade.headers['sec-websocket-protocol']).to.equal('feed.v2');
+        expect(upgrade.headers['x-feed-version']).to.equal('2');
+      })
+      .expectJson({ path: '/api/feed', since: '42' })
+      .expectClosed(1000);
+  });
+
+  it('auth and refusals: 401 without a token, 409 for a second connection, then chat', async () => {
+    const { app } = await import('../examples/express/auth.js');
+    const server = await res.listen(http.createServer(app));
+    const url = base(server, 'http');
+    const anonymous = await refusal(`${url}/chat`);
+    expect(anonymous.status).to.equal(401);
+    expect(JSON.parse(anonymous.body)).to.deep.equal({ error: 'Log in first' });
+    const first = await res.connect(`${base(server)}/chat?token=s3cret`);
+    expect((await nextMessage(first)).data.toString()).to.equal('hello ann');
+    const second = await refusal(`${url}/chat`, { Authorization: 'Bearer s3cret' });
+    expect(second.status).to.equal(409);
+    expect(second.headers['retry-after']).to.equal('10');
+    expect(JSON.parse(second.body)).to.deep.equal({ error: 'Already connected elsewhere' });
+    first.send('hi');
+    expect((await nextMessage(first)).data.toString()).to.equal('ann: hi');
+    first.close();
+    await closed(first);
+  });
+
+  it('broadcast: a message reaches every client', async () => {
+    const { app, sockets } = await import('../examples/express/broadcast.js');
+    const server = await res.listen(http.createServer(app));
+    const clients = await Promise.all([1, 2, 3].map(() => res.connect(`${base(server)}/chat`)));
+    expect(sockets.clients.size).to.equal(3);
+    const received = clients.map((client) => nextMessage(client));
+    clients[0]?.send('to all');
+    for (const message of await Promise.all(received)) {
+      expect(message.data.toString()).to.equal('to all');
+    }
+  });
+
+  it('attach: the plugin and another upgrade listener share one server', async () => {
+    const { server, legacy } = await import('../examples/express/attach.js');
+    res.onCleanup(() => new Promise((resolve) => legacy.close(resolve)));
+    await res.listen(server);
+    const old = await res.connect(`${base(server)}/legacy`);
+    expect((await nextMessage(old)).data.toString()).to.equal('from ws');
+    await request(server).ws('/live').expectText('from express').expectClosed(1000);
+    const answer = await refusal(`${base(server, 'http')}/nowhere`);
+    expect(answer.status).to.equal(404);
+  });
+});
