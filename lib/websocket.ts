@@ -163,6 +163,7 @@ export class WebSocket {
       throw new WebSocketStateError('accept() needs a connecting socket');
     }
     this.#assertOffered(options.subprotocol);
+    if (options.headers) assertHeaders(options.headers);
     if (this.clientState === CONNECTING) await this.receive();
     const message: AcceptMessage = { type: 'accept' };
     if (options.subprotocol !== undefined) message.subprotocol = options.subprotocol;

@@ -1,7 +1,5 @@
-// docs/express.md: every code block is a region of a file under examples/express/, and every
-// such example runs here.
+// Runs the examples docs/express.md quotes (test/docs.test.ts checks the quotes are verbatim).
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
@@ -10,41 +8,9 @@ import { base, closed, nextMessage, Resources, refusal } from './express-support
 // The testing section's example is itself a mocha suite: importing it registers it.
 import '../examples/express/broadcast.spec.js';
 
-const root = new URL('..', import.meta.url);
-
-/** The text between `// #region name` and `// #endregion` in `file`. */
-async function region(file: string, name: string): Promise<string> {
-  const text = await readFile(new URL(file, root), 'utf8');
-  const start = text.indexOf(`// #region ${name}\n`);
-  expect(start, `region ${name} in ${file}`).to.not.equal(-1);
-  const from = start + `// #region ${name}\n`.length;
-  const end = text.indexOf('// #endregion', from);
-  expect(end, `end of region ${name} in ${file}`).to.not.equal(-1);
-  return text.slice(from, end);
-}
-
-/** How the docs spell the imports the examples make relatively. */
-function asPublished(code: string): string {
-  return code
-    .replaceAll("'../../adapters/express/index.js'", "'wsgate/express'")
-    .replaceAll("'../../lib/index.js'", "'wsgate'");
-}
-
 describe('docs/express.md', () => {
   const res = new Resources();
   afterEach(() => res.close());
-
-  it('quotes every code block verbatim from examples/express/', async () => {
-    const docs = await readFile(new URL('docs/express.md', root), 'utf8');
-    const fences = docs.match(/^```/gm) ?? [];
-    const blocks = [...docs.matchAll(/<!-- example: (\S+)#(\S+) -->\n```ts\n([\s\S]*?)^```$/gm)];
-    expect(blocks.length).to.be.greaterThan(5);
-    // No fenced block without its example.
-    expect(fences.length).to.equal(blocks.length * 2);
-    for (const [, file = '', name = '', code] of blocks) {
-      expect(code, `${file}#${name}`).to.equal(asPublished(await region(file, name)));
-    }
-  });
 
   it('quick start: echoes, then shuts down gracefully (1001, then no more connections)', async () => {
     const previous = process.env.PORT;

@@ -242,17 +242,25 @@ describe('ws transport on a bare http server', () => {
     lively.close();
   });
 
-  it('survives the HTTP server timeouts on the request path', async () => {
-    current = await plainServer(async (socket) => {
-      await socket.accept();
-      for await (const text of socket.iterText()) await socket.sendText(text);
-    });
-    current.server.requestTimeout = 300;
-    current.server.headersTimeout = 200;
+  it('takes the socket from the HTTP server on the request path: parser and timeouts', async () => {
+    current = await plainServer(
+      async (socket) => {
+        await socket.accept();
+        for await (const text of socket.iterText()) await socket.sendText(text);
+      },
+      // Node checks request/headers timeouts every connectionsCheckingInterval ms.
+      { server: { connectionsCheckingInterval: 50, requestTimeout: 300, headersTimeout: 200 } },
+    );
     current.server.keepAliveTimeout = 100;
     current.server.timeout = 300;
     const client = await connect(current.url);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // Node's parser must be gone too: left attached, it reads frames as HTTP and answers 400.
+    for (const text of ['one', 'two', 'three']) {
+      const reply = nextMessage(client);
+      client.send(text);
+      expect((await reply).data.toString()).to.equal(text);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 700));
     const reply = nextMessage(client);
     client.send('still here');
     expect((await reply).data.toString()).to.equal('still here');
@@ -366,6 +374,23 @@ describe('ws transport on a bare http server', () => {
     release.resolve();
     const error = await late.promise;
     expect(error).to.be.instanceOf(WebSocketDisconnect);
+  });
+
+  it('leaves a response the app started alone: no timeout or shutdown answer over it', async () => {
+    current = await plainServer(
+      async (_socket, _req, res) => {
+        res.writeHead(429, { 'Content-Type': 'text/plain' });
+        // The body is still being written when the handshake timeout passes.
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        res.write('slow ');
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        res.end('down');
+      },
+      { handshakeTimeout: 60 },
+    );
+    const response = await refusal(current.url);
+    expect(response.status).to.equal(429);
+    expect(response.body).to.equal('slow down');
   });
 
   it('answers a plain request normally', async () => {

@@ -1,9 +1,6 @@
 import type { NextFunction, Request, Response } from 'express-serve-static-core';
-import { Gateway } from '../../lib/server/gateway.js';
-import type { WebSocketPluginOptions } from '../../lib/server/options.js';
-import { asPlugin } from '../../lib/server/plugin.js';
+import { asPlugin, Gateway, type WebSocketPluginOptions } from '../../lib/server/index.js';
 import type { WebSocketMiddleware } from './types.js';
-import { setUpgrade } from './upgrade.js';
 
 /**
  * Creates the WebSocket plugin: an Express middleware to install with `app.use()` before your
@@ -28,11 +25,9 @@ import { setUpgrade } from './upgrade.js';
 export function websocket(options?: WebSocketPluginOptions): WebSocketMiddleware {
   const gateway = new Gateway(options);
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const socket = gateway.open(req, res, req.originalUrl);
-    // Refused here (bad handshake, origin, shutting down): the response is already sent.
-    if (socket === null) return;
-    if (socket !== undefined) setUpgrade(req, { socket, gateway });
-    next();
+    // An upgrade it takes is recorded on the request for the .websocket() routes (upgradeOf).
+    // null: refused here (bad handshake, origin, shutting down), the response is already sent.
+    if (gateway.open(req, res, req.originalUrl) !== null) next();
   };
   return asPlugin(middleware, gateway);
 }

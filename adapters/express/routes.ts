@@ -7,15 +7,15 @@ import type {
   RequestHandler,
   Response,
 } from 'express-serve-static-core';
-import { isWebSocketUpgrade } from '../../lib/server/handshake.js';
-import { runHandler } from '../../lib/server/lifecycle.js';
+import {
+  isWebSocketUpgrade,
+  missingPlugin,
+  runHandler,
+  splitRoute,
+  upgradeOf,
+} from '../../lib/server/index.js';
 import { setParams } from '../../lib/websocket.js';
 import type { WebSocketHandler } from './types.js';
-import { getUpgrade } from './upgrade.js';
-
-const NOT_INSTALLED =
-  'wsgate: a WebSocket upgrade request reached a .websocket() route, but no websocket() ' +
-  'middleware took it. Install it before your routes: app.use(websocket()).';
 
 /** What `.websocket()` needs from an application or router: its public `get`. */
 interface Routable {
@@ -30,8 +30,8 @@ export interface ExpressModule {
 
 /** First in the chain: lets only upgrades taken by the plugin into the route. */
 function guard(req: IncomingMessage, _res: unknown, next: NextFunction): void {
-  if (getUpgrade(req) !== undefined) next();
-  else if (isWebSocketUpgrade(req)) next(new Error(NOT_INSTALLED));
+  if (upgradeOf(req) !== undefined) next();
+  else if (isWebSocketUpgrade(req)) next(missingPlugin(`the .websocket() route for ${req.url}`));
   // A plain GET to this path: the next matching route serves it.
   else next('route');
 }
@@ -49,7 +49,7 @@ function flatParams(params: ParamsDictionary): Record<string, string> {
 /** Last in the chain: runs the handler under the lifecycle rules. */
 function final(handler: WebSocketHandler): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const upgrade = getUpgrade(req);
+    const upgrade = upgradeOf(req);
     if (upgrade === undefined) {
       next('route');
       return;
@@ -65,13 +65,8 @@ function final(handler: WebSocketHandler): RequestHandler {
 
 /** `app.websocket(path, ...middleware, handler)` and `router.websocket(...)`. */
 function websocketRoute(this: Routable, path: PathParams, ...handlers: unknown[]): unknown {
-  const handler = handlers.pop();
-  if (typeof handler !== 'function') {
-    throw new TypeError(
-      'wsgate: .websocket(path, ...middleware, handler) needs a handler function last',
-    );
-  }
-  return this.get(path, guard, ...handlers, final(handler as WebSocketHandler));
+  const { middleware, handler } = splitRoute<unknown, WebSocketHandler>('.websocket', handlers);
+  return this.get(path, guard, ...middleware, final(handler));
 }
 
 /**

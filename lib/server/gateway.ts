@@ -26,12 +26,26 @@ export interface AttachOptions {
 /** The `upgrade`-event head and accept choices, carried on the request between the stages. */
 const kHead = Symbol('wsgate.head');
 const kAccept = Symbol('wsgate.accept');
-const kTaken = Symbol('wsgate.taken');
+const kUpgrade = Symbol('wsgate.upgrade');
+
+/** An upgrade request a plugin took: its socket, and the plugin that owns it. */
+export interface Upgrade {
+  readonly socket: WebSocket;
+  readonly gateway: Gateway;
+  /** Its transport, so an adapter can `release()` a handshake the framework answers itself. */
+  readonly transport: WsTransport;
+}
 
 interface GatewayRequest extends IncomingMessage {
   [kHead]?: Buffer;
   [kAccept]?: AcceptMessage;
-  [kTaken]?: true;
+  /** Set by the plugin that took the request; `null` when it refused it. */
+  [kUpgrade]?: Upgrade | null;
+}
+
+/** The socket a plugin opened for `req` (and that plugin), if it is an upgrade one took. */
+export function upgradeOf(req: IncomingMessage): Upgrade | undefined {
+  return (req as GatewayRequest)[kUpgrade] ?? undefined;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -91,8 +105,8 @@ export class Gateway implements TransportHost {
    */
   open(req: IncomingMessage, res: ServerResponse, url = req.url): WebSocket | null | undefined {
     const request = req as GatewayRequest;
-    if (request[kTaken] || !isWebSocketUpgrade(req)) return undefined;
-    request[kTaken] = true;
+    if (request[kUpgrade] !== undefined || !isWebSocketUpgrade(req)) return undefined;
+    request[kUpgrade] = null;
     // Whatever happens, this connection will not carry another HTTP request.
     res.shouldKeepAlive = false;
     const refusal = this.#check(req);
@@ -108,6 +122,7 @@ export class Gateway implements TransportHost {
     });
     transport.socket = socket;
     this.#pending.add(transport);
+    request[kUpgrade] = { socket, gateway: this, transport };
     return socket;
   }
 

@@ -25,6 +25,10 @@ export function checkHandshake(req: IncomingMessage): Refusal | undefined {
   if (req.method !== 'GET') {
     return { status: 405, headers: { Allow: 'GET' }, body: 'A WebSocket handshake must be a GET' };
   }
+  if (req.httpVersionMajor < 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor < 1)) {
+    return { status: 400, body: 'A WebSocket handshake needs HTTP/1.1' };
+  }
+  if (!req.headers.host) return { status: 400, body: 'Missing Host header' };
   const connection = req.headers.connection;
   if (!connection || !/(?:^|,)\s*upgrade\s*(?:,|$)/i.test(connection)) {
     return { status: 400, body: 'The Connection header must include "Upgrade"' };

@@ -2,7 +2,7 @@
  * What the framework adapters share: everything between an upgrade request and a running
  * handler. Nothing here knows Express or Koa.
  */
-export { type AttachOptions, Gateway } from './gateway.js';
+export { type AttachOptions, Gateway, type Upgrade, upgradeOf } from './gateway.js';
 export { isWebSocketUpgrade } from './handshake.js';
 export { runHandler, type Unanswered } from './lifecycle.js';
 export type { HeartbeatOptions, OriginPolicy, WebSocketPluginOptions } from './options.js';
@@ -14,3 +14,4 @@ export {
   type PubSubHost,
   type TopicMessage,
 } from './pubsub.js';
+export { missingPlugin, type RouteParts, splitRoute } from './route.js';

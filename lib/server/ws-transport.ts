@@ -100,6 +100,27 @@ function onPong(this: Connection): void {
   (this as TaggedConnection)[kTransport].pingSentAt = 0;
 }
 
+const kWatched = Symbol('wsgate.watched');
+type WatchedResponse = ServerResponse & { [kWatched]?: WsTransport };
+
+/**
+ * Whoever starts writing the HTTP response to an upgrade request (middleware refusing it, the
+ * framework's 404 or error handler) answers the handshake: the transport lets go of it, so the
+ * handshake timeout or a shutdown cannot write a second response over it. `writeHead` is where
+ * every response starts (Node calls it for implicit headers too); the hook wraps whatever
+ * `writeHead` the response has, as `on-headers` does.
+ */
+function watchResponse(res: ServerResponse, transport: WsTransport): void {
+  const watched = res as WatchedResponse;
+  watched[kWatched] = transport;
+  const writeHead = res.writeHead;
+  watched.writeHead = function (this: WatchedResponse, ...args: Parameters<typeof writeHead>) {
+    this[kWatched]?.release();
+    this[kWatched] = undefined;
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
+}
+
 /**
  * The transport between a {@link WebSocket} and a `ws` connection, made from an upgrade request.
  * Until `accept` it holds the HTTP request and response (to refuse with any HTTP response); on
@@ -142,6 +163,7 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
     // (on the `upgrade` path Node has removed its own error listener).
     this.#raw.on('close', this.#onRawClose);
     this.#raw.on('error', ignore);
+    watchResponse(res, this);
   }
 
   /** Bytes of received messages the handler has not read yet. */
@@ -237,11 +259,20 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
   /** Answers the pending handshake with an HTTP response instead of upgrading. */
   refuse(refusal: Refusal): void {
     const res = this.#res;
-    if (res === undefined) return;
+    if (this.release()) respond(res as ServerResponse, refusal);
+  }
+
+  /**
+   * Gives up the handshake without answering it: someone else (the framework) answers the HTTP
+   * request. A later `accept()` rejects; shutdown and the handshake timeout leave it alone.
+   * Returns whether it was still pending.
+   */
+  release(): boolean {
+    if (this.#res === undefined) return false;
     this.#req = undefined;
     this.#res = undefined;
     this.#host.forget(this);
-    respond(res, refusal);
+    return true;
   }
 
   /** Closes an open connection from the server side, below the application's state machine. */
@@ -303,6 +334,7 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
     raw.removeListener('error', ignore);
     if (ownedByHttpServer(raw)) detachFromHttpServer(raw);
     releaseResponse(res, raw);
+    (res as WatchedResponse)[kWatched] = undefined;
     this.#host.handshake(req, raw, this.#head, message, (connection) => this.#open(connection));
     return this.#connection ? RESOLVED : gone('The client left during the handshake');
   }

@@ -35,11 +35,14 @@ export interface PlainServer {
  */
 export async function plainServer(
   handler: PlainHandler,
-  options: WebSocketPluginOptions & { path?: 'request' | 'upgrade' } = {},
+  options: WebSocketPluginOptions & {
+    path?: 'request' | 'upgrade';
+    server?: http.ServerOptions;
+  } = {},
 ): Promise<PlainServer> {
-  const { path = 'request', ...pluginOptions } = options;
+  const { path = 'request', server: serverOptions = {}, ...pluginOptions } = options;
   const gateway = new SpyGateway({ heartbeat: false, ...pluginOptions });
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverOptions, (req, res) => {
     const socket = gateway.open(req, res);
     if (socket === undefined) {
       res.end('plain http');
