@@ -1,0 +1,706 @@
+import { EventEmitter, once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { type WebSocket, WebSocketDisconnect } from '../lib/index.js';
+import { Gateway, runHandler } from '../lib/server/index.js';
+import {
+  closed,
+  connect,
+  nextMessage,
+  type PlainServer,
+  plainServer,
+  signal,
+  until,
+} from './support/plain-server.js';
+import {
+  closeBody,
+  frame,
+  handshake,
+  OPCODE,
+  parseHead,
+  prng,
+  RawClient,
+  randomGarbage,
+} from './support/raw-client.js';
+
+/*
+ * Bad input from raw TCP clients (issue 6): malformed handshakes, protocol violations after a
+ * good handshake, seeded garbage, early frames and slow-loris handshakes, on both upgrade paths
+ * (the request path: no `upgrade` listener; the upgrade path: `gateway.attach`). The whole file
+ * runs with stderr and console captured: abuse must not print anything, nor raise uncaught errors.
+ */
+
+const paths = ['request', 'upgrade'] as const;
+type Path = (typeof paths)[number];
+
+const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
+const FUZZ_CONNECTIONS = 200;
+const MAX_PAYLOAD = 1024;
+const HEADERS_TIMEOUT = 500;
+const REQUEST_TIMEOUT = 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Quietness: everything written to stderr/console and every uncaught error, by test.
+
+const noise: string[] = [];
+const uncaught: string[] = [];
+let currentTest = '(outside a test)';
+
+const restores: (() => void)[] = [];
+
+function captureOutput(): void {
+  let inConsole = false;
+  for (const method of ['error', 'warn', 'trace'] as const) {
+    const original = console[method];
+    console[method] = (...args: unknown[]) => {
+      noise.push(`[${currentTest}] console.${method}: ${args.map(String).join(' ')}`);
+      inConsole = true;
+      try {
+        original.apply(console, args);
+      } finally {
+        inConsole = false;
+      }
+    };
+    restores.push(() => {
+      console[method] = original;
+    });
+  }
+  const write = process.stderr.write;
+  process.stderr.write = function (this: unknown, chunk: unknown, ...rest: unknown[]) {
+    if (!inConsole) noise.push(`[${currentTest}] stderr: ${String(chunk)}`);
+    return (write as (...args: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
+  } as typeof process.stderr.write;
+  restores.push(() => {
+    process.stderr.write = write;
+  });
+  const onUncaught = (error: unknown): void => {
+    uncaught.push(`[${currentTest}] uncaughtException: ${String(error)}`);
+  };
+  const onRejection = (reason: unknown): void => {
+    uncaught.push(`[${currentTest}] unhandledRejection: ${String(reason)}`);
+  };
+  const onWarning = (warning: Error): void => {
+    noise.push(`[${currentTest}] process warning: ${warning.name}: ${warning.message}`);
+  };
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onRejection);
+  process.on('warning', onWarning);
+  restores.push(() => {
+    process.removeListener('uncaughtException', onUncaught);
+    process.removeListener('unhandledRejection', onRejection);
+    process.removeListener('warning', onWarning);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers and clients
+
+/** Handlers' ends, in order: what each handler caught (a `WebSocketDisconnect` expected). */
+class Ends extends EventEmitter {
+  readonly list: unknown[] = [];
+  calls = 0;
+
+  add(error: unknown): void {
+    this.list.push(error);
+    this.emit('end');
+  }
+
+  async atLeast(count: number): Promise<void> {
+    while (this.list.length < count) await once(this, 'end');
+  }
+}
+
+/**
+ * The handler every server here runs: accept, echo text until the client leaves, record the
+ * error that ended it, and let it escape (a `WebSocketDisconnect` is a normal end; anything else
+ * would go to `onError`, which logs and fails the quietness check).
+ */
+function echoHandler(ends: Ends) {
+  return async (socket: WebSocket): Promise<void> => {
+    ends.calls++;
+    await socket.accept();
+    try {
+      for (;;) await socket.sendText(await socket.receiveText());
+    } catch (error) {
+      ends.add(error);
+      throw error;
+    }
+  };
+}
+
+let current: PlainServer | undefined;
+const raws: RawClient[] = [];
+const cleanups: (() => unknown)[] = [];
+
+async function rawClient(port: number): Promise<RawClient> {
+  const raw = await RawClient.open(port);
+  raws.push(raw);
+  return raw;
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/** A normal `ws` client gets its echo: the server still serves. */
+async function servesAGoodClient(url: string): Promise<void> {
+  const client = await connect(url);
+  const reply = nextMessage(client);
+  client.send('still serving');
+  expect((await reply).data.toString()).to.equal('still serving');
+  const done = closed(client);
+  client.close(1000);
+  expect((await done).code).to.equal(1000);
+}
+
+/** Opens a raw connection and completes a valid handshake (101). */
+async function upgraded(port: number): Promise<RawClient> {
+  const raw = await rawClient(port);
+  raw.write(handshake());
+  const head = await raw.response();
+  expect(head.status, 'handshake status').to.equal(101);
+  return raw;
+}
+
+interface TimedServer {
+  url: string;
+  gateway: Gateway;
+  close(): Promise<void>;
+}
+
+/** Like `plainServer`, with short HTTP-server timeouts (they can only be set at creation). */
+async function timedServer(path: Path, ends: Ends): Promise<TimedServer> {
+  const gateway = new Gateway({ heartbeat: false });
+  const handler = echoHandler(ends);
+  const server = http.createServer(
+    {
+      headersTimeout: HEADERS_TIMEOUT,
+      requestTimeout: REQUEST_TIMEOUT,
+      connectionsCheckingInterval: 50,
+    },
+    (req, res) => {
+      const socket = gateway.open(req, res);
+      if (socket === undefined) {
+        res.end('plain http');
+        return;
+      }
+      if (socket === null) return;
+      runHandler(gateway, socket, () => handler(socket)).catch(() => {
+        res.statusCode = 500;
+        res.end();
+      });
+    },
+  );
+  // The idle timeouts too: none of them may end an accepted WebSocket.
+  server.timeout = HEADERS_TIMEOUT + 200;
+  server.keepAliveTimeout = 200;
+  if (path === 'upgrade') gateway.attach(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    gateway,
+    async close() {
+      await gateway.close();
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+interface HandshakeCase {
+  name: string;
+  request: () => string;
+  /** Acceptable statuses. */
+  status: number[];
+  headers?: Record<string, string>;
+  /** Not a WebSocket request at all: the app answers it (the connection may stay open). */
+  plain?: true;
+}
+
+const HANDSHAKES: HandshakeCase[] = [
+  {
+    name: 'a missing Sec-WebSocket-Key',
+    request: () => handshake({ headers: { 'Sec-WebSocket-Key': null } }),
+    status: [400],
+  },
+  {
+    name: 'an invalid Sec-WebSocket-Key',
+    request: () => handshake({ headers: { 'Sec-WebSocket-Key': 'not base64 at all!' } }),
+    status: [400],
+  },
+  {
+    name: 'a Sec-WebSocket-Key of 15 bytes',
+    request: () =>
+      handshake({ headers: { 'Sec-WebSocket-Key': Buffer.alloc(15, 1).toString('base64') } }),
+    status: [400],
+  },
+  {
+    name: 'Sec-WebSocket-Version 8',
+    request: () => handshake({ headers: { 'Sec-WebSocket-Version': '8' } }),
+    status: [426],
+    headers: { 'sec-websocket-version': '13' },
+  },
+  {
+    name: 'a non-numeric Sec-WebSocket-Version',
+    request: () => handshake({ headers: { 'Sec-WebSocket-Version': 'thirteen' } }),
+    status: [426],
+    headers: { 'sec-websocket-version': '13' },
+  },
+  {
+    name: 'a missing Sec-WebSocket-Version',
+    request: () => handshake({ headers: { 'Sec-WebSocket-Version': null } }),
+    status: [400, 426],
+  },
+  {
+    name: 'a POST upgrade',
+    request: () => handshake({ method: 'POST', headers: { 'Content-Length': '0' } }),
+    status: [405],
+    headers: { allow: 'GET' },
+  },
+  {
+    name: 'a PUT upgrade with a body',
+    request: () => `${handshake({ method: 'PUT', headers: { 'Content-Length': '5' } })}hello`,
+    status: [405],
+    headers: { allow: 'GET' },
+  },
+  {
+    name: 'a Connection header without Upgrade',
+    request: () => handshake({ headers: { Connection: 'keep-alive' } }),
+    status: [400],
+  },
+  {
+    name: 'no Connection header',
+    request: () => handshake({ headers: { Connection: null } }),
+    status: [400],
+  },
+  {
+    // RFC 6455 §4.1/§4.2.1: the handshake MUST carry Host; Node's request path answers 400 itself.
+    name: 'no Host header',
+    request: () => handshake({ headers: { Host: null } }),
+    status: [400],
+  },
+  {
+    name: 'headers over 16 KiB',
+    request: () => handshake({ headers: { 'X-Big': 'a'.repeat(20_000) } }),
+    status: [431],
+  },
+  {
+    name: 'thousands of small headers',
+    request: () =>
+      handshake({
+        headers: Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`X-H${i}`, 'v'])),
+      }),
+    status: [431],
+  },
+  {
+    name: 'bytes that are not HTTP',
+    request: () => '\x00\x01\x02 not http\r\n\r\n',
+    status: [400],
+  },
+  {
+    name: 'an Upgrade to another protocol (h2c)',
+    request: () => handshake({ headers: { Upgrade: 'h2c' } }),
+    status: [200],
+    plain: true,
+  },
+];
+
+interface ViolationCase {
+  name: string;
+  frames: () => Buffer[];
+  code: number;
+}
+
+const text = (payload: Buffer | string, options: { fin?: boolean; rsv?: number } = {}) =>
+  frame({ opcode: OPCODE.text, payload, ...options });
+
+const VIOLATIONS: ViolationCase[] = [
+  {
+    name: 'invalid UTF-8 in a text frame',
+    frames: () => [text(Buffer.from([0xc3, 0x28]))],
+    code: 1007,
+  },
+  {
+    name: 'a UTF-16 surrogate encoded in a text frame',
+    frames: () => [text(Buffer.from([0x61, 0xed, 0xa0, 0x80]))],
+    code: 1007,
+  },
+  {
+    name: 'invalid UTF-8 split across fragments',
+    frames: () => [
+      text(Buffer.from([0x61, 0xe2, 0x82]), { fin: false }),
+      frame({ opcode: OPCODE.continuation, payload: Buffer.from([0x28]) }),
+    ],
+    code: 1007,
+  },
+  {
+    name: 'invalid UTF-8 in a close reason',
+    frames: () => [frame({ opcode: OPCODE.close, payload: closeBody(1000, Buffer.from([0xff])) })],
+    code: 1007,
+  },
+  {
+    name: 'an unmasked client frame',
+    frames: () => [frame({ opcode: OPCODE.text, payload: 'hi', mask: false })],
+    code: 1002,
+  },
+  ...[0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf].map((opcode) => ({
+    name: `reserved opcode 0x${opcode.toString(16)}`,
+    frames: () => [frame({ opcode, payload: 'x' })],
+    code: 1002,
+  })),
+  ...[
+    [4, 'RSV1'],
+    [2, 'RSV2'],
+    [1, 'RSV3'],
+  ].map(([rsv, bit]) => ({
+    name: `${bit} set without an extension`,
+    frames: () => [text('hi', { rsv: rsv as number })],
+    code: 1002,
+  })),
+  {
+    name: 'a fragmented ping',
+    frames: () => [frame({ opcode: OPCODE.ping, fin: false })],
+    code: 1002,
+  },
+  {
+    name: 'a fragmented close',
+    frames: () => [frame({ opcode: OPCODE.close, fin: false, payload: closeBody(1000) })],
+    code: 1002,
+  },
+  {
+    name: 'a ping over 125 bytes',
+    frames: () => [frame({ opcode: OPCODE.ping, payload: Buffer.alloc(126) })],
+    code: 1002,
+  },
+  {
+    name: 'a continuation frame without a first fragment',
+    frames: () => [frame({ opcode: OPCODE.continuation, payload: 'x' })],
+    code: 1002,
+  },
+  {
+    name: 'a new text frame inside a fragmented message',
+    frames: () => [text('a', { fin: false }), text('b')],
+    code: 1002,
+  },
+  {
+    name: 'a close frame with a 1-byte payload',
+    frames: () => [frame({ opcode: OPCODE.close, payload: Buffer.from([3]) })],
+    code: 1002,
+  },
+  ...[999, 1005, 1006, 2000].map((code) => ({
+    name: `a close frame with code ${code}`,
+    frames: () => [frame({ opcode: OPCODE.close, payload: closeBody(code) })],
+    code: 1002,
+  })),
+  {
+    name: `a message over maxPayload (${MAX_PAYLOAD} bytes)`,
+    frames: () => [frame({ opcode: OPCODE.binary, payload: Buffer.alloc(MAX_PAYLOAD + 1) })],
+    code: 1009,
+  },
+  {
+    name: 'a frame header claiming 2^40 bytes (no payload follows)',
+    frames: () => [frame({ opcode: OPCODE.binary, declaredLength: 2 ** 40 })],
+    code: 1009,
+  },
+  {
+    name: 'fragments adding up to more than maxPayload',
+    frames: () => [
+      frame({ opcode: OPCODE.binary, fin: false, payload: Buffer.alloc(600) }),
+      frame({ opcode: OPCODE.continuation, payload: Buffer.alloc(600) }),
+    ],
+    code: 1009,
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+
+describe('bad input from raw sockets', () => {
+  before(captureOutput);
+  after(() => {
+    for (const restore of restores.splice(0).reverse()) restore();
+  });
+  beforeEach(function () {
+    currentTest = this.currentTest?.fullTitle() ?? '(unknown)';
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+    // Raw clients first: a closing server waits for its open connections.
+    for (const raw of raws.splice(0)) raw.destroy();
+    await current?.close();
+    current = undefined;
+  });
+
+  for (const path of paths) {
+    describe(`on the ${path} path`, () => {
+      describe('malformed handshakes get a clear HTTP error, never a crash or a hang', () => {
+        for (const testCase of HANDSHAKES) {
+          it(`${testCase.name} → ${testCase.status.join('/')}`, async () => {
+            const ends = new Ends();
+            current = await plainServer(echoHandler(ends), { path });
+            const raw = await rawClient(portOf(current.url));
+            raw.write(testCase.request());
+            const head = await raw.response();
+            // Checked before waiting for the close, so a 101 fails at once instead of hanging.
+            expect(testCase.status, `status ${head.status}`).to.include(head.status);
+            const response = testCase.plain ? head : await raw.responseAndClose();
+            for (const [name, value] of Object.entries(testCase.headers ?? {})) {
+              expect(response.headers[name], name).to.equal(value);
+            }
+            if (!testCase.plain) expect(raw.isClosed, 'the connection is closed').to.equal(true);
+            expect(ends.calls, 'the handler never ran').to.equal(0);
+            raw.destroy();
+            await servesAGoodClient(current.url);
+          });
+        }
+      });
+
+      describe('protocol violations after the handshake close with the right code', () => {
+        for (const testCase of VIOLATIONS) {
+          it(`${testCase.name} → ${testCase.code}`, async () => {
+            const ends = new Ends();
+            current = await plainServer(echoHandler(ends), { path, maxPayload: MAX_PAYLOAD });
+            const raw = await upgraded(portOf(current.url));
+            for (const bytes of testCase.frames()) raw.write(bytes);
+            // The server sends a close frame with the code, then closes the TCP connection.
+            const { code } = await raw.closeFrame();
+            expect(code, 'close code sent to the client').to.equal(testCase.code);
+            await ends.atLeast(1);
+            const [error] = ends.list;
+            expect(error).to.be.instanceOf(WebSocketDisconnect);
+            expect((error as WebSocketDisconnect).code, 'code the handler saw').to.equal(
+              testCase.code,
+            );
+            expect(current.gateway.clients.size).to.equal(0);
+            await servesAGoodClient(current.url);
+          });
+        }
+      });
+
+      const seed = FUZZ_SEED + (path === 'upgrade' ? 1 : 0);
+
+      it(`fuzz: ${FUZZ_CONNECTIONS} connections send seeded garbage after the handshake (seed ${seed}) → each closes, the server keeps serving`, async function () {
+        this.timeout(20_000);
+        const random = prng(seed);
+        const ends = new Ends();
+        current = await plainServer(echoHandler(ends), { path, maxPayload: 4096 });
+        const port = portOf(current.url);
+        for (let i = 0; i < FUZZ_CONNECTIONS; i++) {
+          const raw = await upgraded(port);
+          if (random() < 0.3) raw.write(text(`valid ${i}`));
+          const garbage = randomGarbage(random, 1 + Math.floor(random() * 300));
+          const cut = Math.floor(random() * garbage.length);
+          raw.write(garbage.subarray(0, cut));
+          raw.write(garbage.subarray(cut));
+          // The client stops sending: whatever state the garbage left, the connection must end.
+          raw.socket.end();
+          await raw.closed;
+          raws.splice(raws.indexOf(raw), 1);
+        }
+        await ends.atLeast(FUZZ_CONNECTIONS);
+        const codes: Record<number, number> = {};
+        for (const error of ends.list) {
+          expect(error, `seed ${seed}`).to.be.instanceOf(WebSocketDisconnect);
+          const { code } = error as WebSocketDisconnect;
+          codes[code] = (codes[code] ?? 0) + 1;
+        }
+        // The garbage did reach the frame parser (protocol errors), not only dropped connections.
+        expect(codes[1002] ?? 0, `codes seen: ${JSON.stringify(codes)}`).to.be.greaterThan(0);
+        expect(current.gateway.clients.size).to.equal(0);
+        await servesAGoodClient(current.url);
+      });
+
+      it(`fuzz: 50 connections send seeded garbage instead of a handshake (seed ${seed + 10}) → each gets 400 or is closed`, async () => {
+        const random = prng(seed + 10);
+        const ends = new Ends();
+        current = await plainServer(echoHandler(ends), { path });
+        const port = portOf(current.url);
+        for (let i = 0; i < 50; i++) {
+          const raw = await rawClient(port);
+          raw.write(randomGarbage(random, 1 + Math.floor(random() * 200)));
+          raw.socket.end();
+          await raw.closed;
+          if (raw.received.length > 0) expect(parseHead(raw.received).status).to.equal(400);
+          raws.splice(raws.indexOf(raw), 1);
+        }
+        expect(ends.calls).to.equal(0);
+        await servesAGoodClient(current.url);
+      });
+
+      // Issue 6: a client may send its first frame before it sees the 101 (in the same TCP write
+      // as the upgrade request, or while the handler is still deciding). On the upgrade path Node
+      // hands those bytes over as `head` or leaves them in the socket. On the request path they
+      // currently reach Node's HTTP parser, which discards everything after the request head until
+      // accept() takes the socket over: these two tests fail there until that is fixed or the
+      // limitation is documented (see the report on issue 6).
+      for (const timing of [
+        'in the same TCP write as the upgrade request',
+        'before the 101, while the handler waits',
+      ] as const) {
+        // On the request path (no `upgrade` listener) Node's HTTP parser owns the socket until
+        // accept() and discards what follows the request head: RFC 6455 §4.1 forbids clients to
+        // send before the 101, and the README documents the loss (attach() avoids it).
+        const kept = path === 'upgrade';
+        it(`${kept ? 'keeps' : 'drops (documented)'} frames sent ${timing}`, async () => {
+          const received: string[] = [];
+          const finished = new Ends();
+          const started = signal();
+          const go = signal();
+          const sameWrite = timing.startsWith('in the same');
+          current = await plainServer(
+            async (socket) => {
+              started.resolve();
+              if (!sameWrite) await go.promise;
+              await socket.accept();
+              try {
+                for (;;) received.push(await socket.receiveText());
+              } catch (error) {
+                finished.add(error);
+              }
+            },
+            { path },
+          );
+          const raw = await rawClient(portOf(current.url));
+          const early = Buffer.concat([text('early 1'), text('early 2')]);
+          if (sameWrite) {
+            raw.write(Buffer.concat([Buffer.from(handshake(), 'latin1'), early]));
+          } else {
+            raw.write(handshake());
+            await started.promise;
+            raw.write(early);
+            // Let the frames reach the server before the handler accepts.
+            await new Promise((resolve) => setTimeout(resolve, 30));
+            expect(raw.received.length, 'no 101 yet').to.equal(0);
+            go.resolve();
+          }
+          expect((await raw.response()).status).to.equal(101);
+          raw.write(text('after the 101'));
+          raw.write(frame({ opcode: OPCODE.close, payload: closeBody(1000) }));
+          await finished.atLeast(1);
+          expect((finished.list[0] as WebSocketDisconnect).code).to.equal(1000);
+          expect(received).to.deep.equal(
+            kept ? ['early 1', 'early 2', 'after the 101'] : ['after the 101'],
+          );
+        });
+      }
+
+      it('slow-loris: unfinished handshakes do not block other clients and time out (408)', async () => {
+        const ends = new Ends();
+        const server = await timedServer(path, ends);
+        cleanups.push(() => server.close());
+        const port = portOf(server.url);
+        const started = Date.now();
+        const lorises = await Promise.all(Array.from({ length: 20 }, () => rawClient(port)));
+        for (const loris of lorises) {
+          loris.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
+        }
+        // One trickles a header line every 40 ms: headersTimeout counts from the first byte.
+        const trickler = await rawClient(port);
+        trickler.write('GET / HTTP/1.1\r\n');
+        let line = 0;
+        const trickle = setInterval(() => {
+          if (!trickler.socket.destroyed) trickler.write(`X-Line-${line++}: a\r\n`);
+        }, 40);
+        cleanups.push(() => clearInterval(trickle));
+
+        // Others are served while the lorises hang.
+        const client = await connect(server.url);
+        const connectedAt = Date.now();
+        const reply = nextMessage(client);
+        client.send('served meanwhile');
+        expect((await reply).data.toString()).to.equal('served meanwhile');
+        expect(
+          [...lorises, trickler].filter((raw) => raw.isClosed),
+          'the lorises are still waiting',
+        ).to.have.length(0);
+
+        for (const raw of [...lorises, trickler]) {
+          await raw.closed;
+          expect(parseHead(raw.received).status).to.equal(408);
+        }
+        expect(
+          Date.now() - started,
+          `closed by headersTimeout (${HEADERS_TIMEOUT} ms)`,
+        ).to.be.at.least(HEADERS_TIMEOUT - 50);
+        clearInterval(trickle);
+
+        // The accepted connection outlives the HTTP server's timeouts (requestTimeout included).
+        const age = Date.now() - connectedAt;
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.max(0, REQUEST_TIMEOUT + 150 - age)),
+        );
+        const again = nextMessage(client);
+        client.send('still here');
+        expect((await again).data.toString()).to.equal('still here');
+        const done = closed(client);
+        client.close(1000);
+        expect((await done).code).to.equal(1000);
+        expect(ends.list).to.have.length(1);
+      });
+    });
+  }
+
+  for (const path of paths) {
+    it(`on the ${path} path: clients that reset at any stage are quiet normal events`, async () => {
+      const ends = new Ends();
+      const acceptFailures: unknown[] = [];
+      current = await plainServer(
+        async (socket) => {
+          if (socket.url.pathname === '/slow') {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            await socket.accept().catch((error: unknown) => {
+              acceptFailures.push(error);
+              ends.add(error);
+              throw error;
+            });
+            return;
+          }
+          await echoHandler(ends)(socket);
+        },
+        { path },
+      );
+      const port = portOf(current.url);
+      // 1. In the middle of the request head.
+      const partial = await rawClient(port);
+      partial.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webso');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      partial.socket.resetAndDestroy();
+      // 2. After the request, while the handler has not accepted yet (an aborted handshake).
+      const aborted = await rawClient(port);
+      aborted.write(handshake({ path: '/slow' }));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      aborted.socket.resetAndDestroy();
+      // 3. In the middle of a frame, after the handshake.
+      const midFrame = await upgraded(port);
+      midFrame.write(text('a message cut short').subarray(0, 9));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      midFrame.socket.resetAndDestroy();
+      // 4. Right after a message, while the server echoes it.
+      const echoing = await upgraded(port);
+      echoing.write(text('x'.repeat(64 * 1024)));
+      echoing.socket.resetAndDestroy();
+
+      await ends.atLeast(3);
+      expect(acceptFailures).to.have.length(1);
+      expect(acceptFailures[0]).to.be.instanceOf(WebSocketDisconnect);
+      for (const error of ends.list) {
+        expect(error).to.be.instanceOf(WebSocketDisconnect);
+        expect((error as WebSocketDisconnect).code).to.equal(1006);
+      }
+      await until(() => current?.gateway.clients.size === 0);
+      await servesAGoodClient(current.url);
+    });
+  }
+
+  describe('quiet under abuse', () => {
+    it('printed nothing to stderr or the console, and raised no uncaught error', async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect({ uncaught, noise }).to.deep.equal({ uncaught: [], noise: [] });
+    });
+  });
+});
