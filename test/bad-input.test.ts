@@ -180,13 +180,14 @@ async function timedServer(path: Path, ends: Ends): Promise<TimedServer> {
       connectionsCheckingInterval: 50,
     },
     (req, res) => {
-      const socket = gateway.open(req, res);
-      if (socket === undefined) {
+      const upgrade = gateway.open(req, res);
+      if (upgrade === undefined) {
         res.end('plain http');
         return;
       }
-      if (socket === null) return;
-      runHandler(gateway, socket, () => handler(socket)).catch(() => {
+      if (upgrade === null) return;
+      const { socket } = upgrade;
+      runHandler(upgrade, () => handler(socket)).catch(() => {
         res.statusCode = 500;
         res.end();
       });

@@ -54,10 +54,10 @@ function final(handler: WebSocketHandler): RequestHandler {
       next('route');
       return;
     }
-    const { socket, gateway } = upgrade;
+    const { socket } = upgrade;
     setParams(socket, flatParams(req.params));
     // Rejects only with an error thrown before accept(): Express's error handling answers it.
-    runHandler(gateway, socket, () => handler(socket, req), 'refuse').catch((error: unknown) => {
+    runHandler(upgrade, () => handler(socket, req), 'refuse').catch((error: unknown) => {
       next(error ?? new Error('wsgate: the WebSocket handler threw a falsy value'));
     });
   };

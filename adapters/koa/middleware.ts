@@ -3,7 +3,6 @@ import {
   asPlugin,
   Gateway,
   runHandler,
-  upgradeOf,
   type WebSocketPluginOptions,
 } from '../../lib/server/index.js';
 import { WebSocketState } from '../../lib/state.js';
@@ -61,25 +60,26 @@ function quietConnectionErrors(ctx: Context): void {
 export function websocket(options?: WebSocketPluginOptions): WebSocketMiddleware {
   const gateway = new Gateway(options);
   const middleware = async (ctx: Context, next: Next): Promise<void> => {
-    const socket = gateway.open(ctx.req, ctx.res, ctx.originalUrl);
-    if (socket === undefined) {
+    const upgrade = gateway.open(ctx.req, ctx.res, ctx.originalUrl);
+    if (upgrade === undefined) {
       await next();
       return;
     }
     quietConnectionErrors(ctx);
     // Refused here (bad handshake, origin, shutting down): the response is already sent.
-    if (socket === null) {
+    if (upgrade === null) {
       ctx.respond = false;
       return;
     }
+    const { socket } = upgrade;
     ctx.websocket = socket;
     try {
-      await runHandler(gateway, socket, next, 'leave');
+      await runHandler(upgrade, next, 'leave');
     } finally {
       settle(ctx, socket);
       // Nobody accepted or refused it through wsgate: Koa answers (404, or what middleware
       // set), and wsgate must not answer over it (handshake timeout, shutdown).
-      upgradeOf(ctx.req)?.transport.release();
+      upgrade.transport.release();
     }
   };
   return asPlugin(middleware, gateway);

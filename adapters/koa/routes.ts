@@ -59,8 +59,8 @@ export function routeMiddleware(
   const final = async (ctx: Context): Promise<void> => {
     const upgrade = upgradeOf(ctx.req);
     if (upgrade === undefined) return;
-    const { socket, gateway } = upgrade;
-    await runHandler(gateway, socket, () => handler(socket, ctx), 'refuse');
+    const { socket } = upgrade;
+    await runHandler(upgrade, () => handler(socket, ctx), 'refuse');
     settle(ctx, socket);
   };
   const chain = compose<Context>([...middleware, final]);

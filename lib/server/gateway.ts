@@ -100,10 +100,10 @@ export class Gateway implements TransportHost {
   /**
    * Starts handling `req` if it is a WebSocket upgrade: `undefined` when it is not (or another
    * plugin instance took it), `null` when it was refused here (the response is sent), else the
-   * new socket, still connecting. `url` is the original request target (before any mount path
-   * was stripped).
+   * upgrade (also recorded on the request, see `upgradeOf`) with its still-connecting socket.
+   * `url` is the original request target (before any mount path was stripped).
    */
-  open(req: IncomingMessage, res: ServerResponse, url = req.url): WebSocket | null | undefined {
+  open(req: IncomingMessage, res: ServerResponse, url = req.url): Upgrade | null | undefined {
     const request = req as GatewayRequest;
     if (request[kUpgrade] !== undefined || !isWebSocketUpgrade(req)) return undefined;
     request[kUpgrade] = null;
@@ -122,8 +122,9 @@ export class Gateway implements TransportHost {
     });
     transport.socket = socket;
     this.#pending.add(transport);
-    request[kUpgrade] = { socket, gateway: this, transport };
-    return socket;
+    const upgrade: Upgrade = { socket, gateway: this, transport };
+    request[kUpgrade] = upgrade;
+    return upgrade;
   }
 
   /**

@@ -150,6 +150,7 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
   #paused = false;
   #drain: Promise<void> | undefined;
   #topics: Set<string> | undefined;
+  #onAnswered: (() => void) | undefined;
   #memberId: string | undefined;
   readonly #onRawClose = (): void => this.end(1006, '');
 
@@ -269,10 +270,22 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
    */
   release(): boolean {
     if (this.#res === undefined) return false;
-    this.#req = undefined;
-    this.#res = undefined;
+    this.#handshakeOver();
     this.#host.forget(this);
     return true;
+  }
+
+  /** Whether the handshake is still open: neither accepted, answered nor released. */
+  get pending(): boolean {
+    return this.#res !== undefined;
+  }
+
+  /** Resolves once the handshake is over: accepted, answered, released, or the client left. */
+  answered(): Promise<void> {
+    if (this.#res === undefined) return RESOLVED;
+    return new Promise((resolve) => {
+      this.#onAnswered = resolve;
+    });
   }
 
   /** Closes an open connection from the server side, below the application's state machine. */
@@ -307,8 +320,7 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
   end(code: number, reason: string): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#req = undefined;
-    this.#res = undefined;
+    this.#handshakeOver();
     this.#raw.removeListener('close', this.#onRawClose);
     this.#leaveTopics();
     if (this.#connection) this.#host.closed(this);
@@ -328,8 +340,7 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
     }
     const raw = this.#raw;
     if (raw.destroyed || !raw.readable || !raw.writable) return gone('The client left');
-    this.#req = undefined;
-    this.#res = undefined;
+    this.#handshakeOver();
     raw.removeListener('close', this.#onRawClose);
     raw.removeListener('error', ignore);
     if (ownedByHttpServer(raw)) detachFromHttpServer(raw);
@@ -349,6 +360,15 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
     connection.on('error', onError);
     if (this.#host.options.heartbeat) connection.on('pong', onPong);
     this.#host.opened(this);
+  }
+
+  /** Drops the HTTP request and response (they can be large) and wakes `answered()`. */
+  #handshakeOver(): void {
+    this.#req = undefined;
+    this.#res = undefined;
+    const wake = this.#onAnswered;
+    this.#onAnswered = undefined;
+    wake?.();
   }
 
   #leaveTopics(): void {

@@ -43,13 +43,14 @@ export async function plainServer(
   const { path = 'request', server: serverOptions = {}, ...pluginOptions } = options;
   const gateway = new SpyGateway({ heartbeat: false, ...pluginOptions });
   const server = http.createServer(serverOptions, (req, res) => {
-    const socket = gateway.open(req, res);
-    if (socket === undefined) {
+    const upgrade = gateway.open(req, res);
+    if (upgrade === undefined) {
       res.end('plain http');
       return;
     }
-    if (socket === null) return;
-    runHandler(gateway, socket, () => handler(socket, req, res)).catch((error: Error) => {
+    if (upgrade === null) return;
+    const { socket } = upgrade;
+    runHandler(upgrade, () => handler(socket, req, res)).catch((error: Error) => {
       res.statusCode = 500;
       res.end(`handler failed: ${error.message}`);
     });
