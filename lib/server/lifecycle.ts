@@ -1,7 +1,6 @@
 import { WebSocketDisconnect } from '../errors.js';
 import { WebSocketState } from '../state.js';
-import type { WebSocket } from '../websocket.js';
-import type { Gateway, Upgrade } from './gateway.js';
+import type { Upgrade } from './gateway.js';
 import type { WsTransport } from './ws-transport.js';
 
 /** What to do when a handler settles without accepting or refusing. */
@@ -27,39 +26,61 @@ export function runHandler(
   handler: () => unknown,
   unanswered: Unanswered = 'refuse',
 ): Promise<void> {
+  // The innermost call owns the connection's end (Koa: the plugin runs the middleware chain under
+  // one, a route runs its handler under another; the chain settles at the handshake, the handler
+  // later).
+  const owner = {};
+  owners.set(upgrade.transport, owner);
   let result: unknown;
   try {
     result = handler();
   } catch (error) {
     result = Promise.reject(error);
   }
-  const settled = settle(upgrade.gateway, upgrade.socket, upgrade.transport, result, unanswered);
+  const settled = settle(upgrade, owner, result, unanswered);
   return Promise.race([settled, upgrade.transport.answered()]);
 }
 
+const owners = new WeakMap<WsTransport, object>();
+
 async function settle(
-  gateway: Gateway,
-  socket: WebSocket,
-  transport: WsTransport,
+  upgrade: Upgrade,
+  owner: object,
   result: unknown,
   unanswered: Unanswered,
 ): Promise<void> {
+  const { gateway, socket, transport } = upgrade;
   try {
     await result;
   } catch (error) {
     if (socket.applicationState === WebSocketState.CONNECTING) {
-      // The framework answers it (500), unless someone answered the request already.
-      if (transport.pending) throw error;
+      // The framework answers it (500), unless someone answered the request already. Koa
+      // answers nothing for a nullish error (the handshake would hang) and Express takes a
+      // falsy one for no error (404): give them an Error.
+      if (transport.pending) {
+        throw error || new Error(`wsgate: the WebSocket handler threw ${String(error)}`);
+      }
       gateway.reportError(error);
       return;
     }
-    if (error instanceof WebSocketDisconnect) return;
+    // A normal end when it is this socket's connection that is gone (or closing); another
+    // socket's disconnect escaping while this one is still open is an error like any other.
+    if (
+      error instanceof WebSocketDisconnect &&
+      (socket.applicationState !== WebSocketState.CONNECTED ||
+        socket.clientState !== WebSocketState.CONNECTED ||
+        !gateway.clients.has(socket))
+    ) {
+      return;
+    }
     if (socket.applicationState === WebSocketState.CONNECTED) {
       await socket.close(1011).catch(() => {});
     }
     gateway.reportError(error);
     return;
   }
+  // A nested call runs the handler: it closes the socket when the handler returns.
+  if (owners.get(transport) !== owner) return;
   if (socket.applicationState === WebSocketState.CONNECTED) {
     await socket.close(1000).catch(() => {});
   } else if (socket.applicationState === WebSocketState.CONNECTING && unanswered === 'refuse') {

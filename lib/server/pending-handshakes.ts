@@ -34,6 +34,11 @@ export class PendingHandshakes<T extends PendingHandshake> {
 
   delete(handshake: T): void {
     this.#items.delete(handshake);
+    // No timer outlives the last pending handshake.
+    if (this.#items.size === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 
   /** Answers every pending handshake with `refusal`. */

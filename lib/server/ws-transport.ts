@@ -150,6 +150,7 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
   #paused = false;
   #drain: Promise<void> | undefined;
   #topics: Set<string> | undefined;
+  #answered: Promise<void> | undefined;
   #onAnswered: (() => void) | undefined;
   #memberId: string | undefined;
   readonly #onRawClose = (): void => this.end(1006, '');
@@ -283,9 +284,11 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
   /** Resolves once the handshake is over: accepted, answered, released, or the client left. */
   answered(): Promise<void> {
     if (this.#res === undefined) return RESOLVED;
-    return new Promise((resolve) => {
+    // One promise for every caller (Koa awaits it for the chain and for the route).
+    this.#answered ??= new Promise((resolve) => {
       this.#onAnswered = resolve;
     });
+    return this.#answered;
   }
 
   /** Closes an open connection from the server side, below the application's state machine. */
@@ -368,6 +371,7 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
     this.#res = undefined;
     const wake = this.#onAnswered;
     this.#onAnswered = undefined;
+    this.#answered = undefined;
     wake?.();
   }
 
