@@ -13,6 +13,7 @@ import {
   signal,
   until,
 } from './support/plain-server.js';
+import { captureNoise } from './support/quiet.js';
 import {
   closeBody,
   frame,
@@ -41,61 +42,6 @@ const HEADERS_TIMEOUT = 500;
 const REQUEST_TIMEOUT = 1000;
 
 // ---------------------------------------------------------------------------------------------
-// Quietness: everything written to stderr/console and every uncaught error, by test.
-
-const noise: string[] = [];
-const uncaught: string[] = [];
-let currentTest = '(outside a test)';
-
-const restores: (() => void)[] = [];
-
-function captureOutput(): void {
-  let inConsole = false;
-  for (const method of ['error', 'warn', 'trace'] as const) {
-    const original = console[method];
-    console[method] = (...args: unknown[]) => {
-      noise.push(`[${currentTest}] console.${method}: ${args.map(String).join(' ')}`);
-      inConsole = true;
-      try {
-        original.apply(console, args);
-      } finally {
-        inConsole = false;
-      }
-    };
-    restores.push(() => {
-      console[method] = original;
-    });
-  }
-  const write = process.stderr.write;
-  process.stderr.write = function (this: unknown, chunk: unknown, ...rest: unknown[]) {
-    if (!inConsole) noise.push(`[${currentTest}] stderr: ${String(chunk)}`);
-    return (write as (...args: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
-  } as typeof process.stderr.write;
-  restores.push(() => {
-    process.stderr.write = write;
-  });
-  const onUncaught = (error: unknown): void => {
-    uncaught.push(`[${currentTest}] uncaughtException: ${String(error)}`);
-  };
-  const onRejection = (reason: unknown): void => {
-    uncaught.push(`[${currentTest}] unhandledRejection: ${String(reason)}`);
-  };
-  const onWarning = (warning: Error): void => {
-    noise.push(`[${currentTest}] process warning: ${warning.name}: ${warning.message}`);
-  };
-  process.on('uncaughtException', onUncaught);
-  process.on('unhandledRejection', onRejection);
-  process.on('warning', onWarning);
-  restores.push(() => {
-    process.removeListener('uncaughtException', onUncaught);
-    process.removeListener('unhandledRejection', onRejection);
-    process.removeListener('warning', onWarning);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Servers and clients
-
 /** Handlers' ends, in order: what each handler caught (a `WebSocketDisconnect` expected). */
 class Ends extends EventEmitter {
   readonly list: unknown[] = [];
@@ -422,13 +368,7 @@ const VIOLATIONS: ViolationCase[] = [
 // ---------------------------------------------------------------------------------------------
 
 describe('bad input from raw sockets', () => {
-  before(captureOutput);
-  after(() => {
-    for (const restore of restores.splice(0).reverse()) restore();
-  });
-  beforeEach(function () {
-    currentTest = this.currentTest?.fullTitle() ?? '(unknown)';
-  });
+  const noise = captureNoise();
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0)) await cleanup();
     // Raw clients first: a closing server waits for its open connections.
@@ -701,7 +641,10 @@ describe('bad input from raw sockets', () => {
   describe('quiet under abuse', () => {
     it('printed nothing to stderr or the console, and raised no uncaught error', async () => {
       await new Promise((resolve) => setImmediate(resolve));
-      expect({ uncaught, noise }).to.deep.equal({ uncaught: [], noise: [] });
+      expect({ uncaught: noise.uncaught, noise: noise.printed }).to.deep.equal({
+        uncaught: [],
+        noise: [],
+      });
     });
   });
 });
