@@ -18,7 +18,8 @@ import type { WebSocketMiddleware } from './types.js';
 export function settle(ctx: Context, socket: WebSocket): void {
   if (socket.applicationState === WebSocketState.CONNECTING) return;
   ctx.respond = false;
-  if (!ctx.res.headersSent && ctx.status !== 101) ctx.status = 101;
+  // Explicit, so an upstream `ctx.body = …` keeps it (Koa would otherwise make it 200).
+  if (!ctx.res.headersSent) ctx.status = 101;
 }
 
 /**

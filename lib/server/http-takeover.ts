@@ -82,16 +82,35 @@ export function upgradeResponse(req: IncomingMessage, socket: Socket): ServerRes
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
   res.assignSocket(socket);
-  res.once('finish', () => {
-    res.detachSocket(socket);
-    endSoon(socket);
-  });
+  res.once('finish', closeAfterResponse);
   return res;
 }
 
-/** Releases the response's hold on the socket so nothing else can be written through it. */
-export function releaseResponse(res: ServerResponse, socket: Socket): void {
+/** After a refusal: the connection carries nothing more. (An accepted one is detached first.) */
+function closeAfterResponse(this: ServerResponse): void {
+  const socket = this.socket;
+  if (!socket) return;
+  this.detachSocket(socket);
+  endSoon(socket);
+}
+
+/**
+ * Ends the HTTP side of an upgrade request that was accepted: the response lets go of the socket
+ * (nothing else can be written through it) and counts as finished with status 101, as the
+ * exchange is. Listeners waiting for it to finish (`on-finished`: Koa, morgan) fire now rather
+ * than hold the framework's request objects for the life of the connection. Node's own
+ * `resOnFinish` (request path) must not run: it would manage a socket the server gave up.
+ */
+export function finishUpgradeResponse(res: ServerResponse, socket: Socket): void {
   if (res.socket === socket) res.detachSocket(socket);
+  for (const listener of res.listeners('finish')) {
+    if (listener.name === 'bound resOnFinish') {
+      res.removeListener('finish', listener as () => void);
+    }
+  }
+  res.statusCode = 101;
+  res.emit('finish');
+  res.emit('close');
 }
 
 /** Answers an upgrade request with a plain HTTP response and closes the connection after it. */

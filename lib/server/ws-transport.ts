@@ -14,8 +14,8 @@ import type { Refusal } from './handshake.js';
 import type { HeartbeatMember } from './heartbeat.js';
 import {
   detachFromHttpServer,
+  finishUpgradeResponse,
   ownedByHttpServer,
-  releaseResponse,
   respond,
 } from './http-takeover.js';
 import { InboundQueue } from './inbound-queue.js';
@@ -347,9 +347,9 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
     raw.removeListener('close', this.#onRawClose);
     raw.removeListener('error', ignore);
     if (ownedByHttpServer(raw)) detachFromHttpServer(raw);
-    releaseResponse(res, raw);
     (res as WatchedResponse)[kWatched] = undefined;
     this.#host.handshake(req, raw, this.#head, message, (connection) => this.#open(connection));
+    finishUpgradeResponse(res, raw);
     return this.#connection ? RESOLVED : gone('The client left during the handshake');
   }
 

@@ -1,0 +1,25 @@
+// An open WebSocket must not keep the framework's request objects alive: they are several KiB
+// per connection (Koa's context holds request, response, cookies, state...).
+
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+
+const run = promisify(execFile);
+const fixture = fileURLToPath(new URL('./fixtures/retention.ts', import.meta.url));
+
+describe('memory held by open connections', function () {
+  this.timeout(30_000);
+
+  it('releases Express req/res and Koa ctx/req/res once the handshake is done', async () => {
+    const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx/esm', fixture]);
+    const result = JSON.parse(stdout) as Record<string, { tracked: number; alive: number }>;
+    expect(result.express?.tracked).to.equal(400);
+    expect(result.koa?.tracked).to.equal(600);
+    expect({ express: result.express?.alive, koa: result.koa?.alive }).to.deep.equal({
+      express: 0,
+      koa: 0,
+    });
+  });
+});
