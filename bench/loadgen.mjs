@@ -1,0 +1,388 @@
+/**
+ * The load generator: a process (pinned by the runner to its own core) that runs workloads against
+ * a server with the `ws` client and reports what it counted.
+ *
+ * Driven by the runner over IPC: { type: 'run', spec } runs one workload and answers
+ * { type: 'result', ... } or { type: 'error', message }; every connection it opened is terminated
+ * before the answer. The spec is { workload, url, warmupMs, windowMs, ...workload parameters }.
+ * Around the measured window it sends { type: 'mark', name } and waits for { type: 'marked', name }:
+ * the runner samples the server's CPU time (and memory) at each mark. Its counters are read just
+ * before each mark, so the delay of the round trip falls on both ends of the window alike.
+ */
+import { hrtime } from 'node:process';
+import WebSocket from 'ws';
+
+let spec = {};
+// Same client settings for every server: no compression; random masks as browsers send them.
+const CLIENT = { perMessageDeflate: false };
+const TEXT = { binary: false };
+const BINARY = { binary: true };
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const nowNs = () => hrtime.bigint();
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+let errors = 0;
+let firstError;
+/** Every connection of the current workload, terminated when it ends. */
+const live = new Set();
+function noteError(error) {
+  errors++;
+  firstError ??= String(error?.message ?? error);
+}
+
+const waiting = new Map();
+process.on('message', (message) => {
+  if (message?.type === 'marked') {
+    waiting.get(message.name)?.();
+    waiting.delete(message.name);
+  } else if (message?.type === 'run') {
+    run(message.spec);
+  } else if (message?.type === 'exit') {
+    process.exit(0);
+  }
+});
+process.on('disconnect', () => process.exit(0));
+
+/** Asks the runner to sample the server now; resolves once it has. */
+function mark(name) {
+  if (typeof process.send !== 'function') return Promise.resolve();
+  return new Promise((resolve) => {
+    waiting.set(name, resolve);
+    process.send({ type: 'mark', name });
+  });
+}
+
+function connect(path) {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(spec.url + path, CLIENT);
+    const fail = (error) => {
+      noteError(error);
+      reject(error);
+    };
+    socket.once('error', fail);
+    live.add(socket);
+    socket.once('open', () => {
+      socket.removeListener('error', fail);
+      socket.on('error', noteError);
+      resolve(socket);
+    });
+  });
+}
+
+/** Opens `count` connections to `path`, at most `concurrency` handshakes at a time. */
+async function openMany(path, count, concurrency = 100) {
+  const sockets = [];
+  let next = 0;
+  async function lane() {
+    while (next < count) {
+      next++;
+      sockets.push(await connect(path));
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return sockets;
+}
+
+/**
+ * Warms up, then measures `counter()` over the window between the 'start' and 'end' marks, with
+ * the wall time and this process's own CPU time (to tell when the client was the bottleneck).
+ */
+async function measure(counter, hooks = {}) {
+  await sleep(spec.warmupMs);
+  hooks.start?.();
+  const count0 = counter();
+  const time0 = nowNs();
+  const cpu0 = cpuMicros();
+  await mark('start');
+  await sleep(spec.windowMs);
+  const count1 = counter();
+  const time1 = nowNs();
+  const cpu1 = cpuMicros();
+  hooks.end?.();
+  await mark('end');
+  const seconds = Number(time1 - time0) / 1e9;
+  return { count: count1 - count0, seconds, clientCpuShare: (cpu1 - cpu0) / 1e6 / seconds };
+}
+
+/** N connections, each keeping `inflight` messages of `size` bytes in flight (echo, large). */
+async function echo() {
+  const { conns, inflight, size, binary, path } = spec;
+  const payload = Buffer.alloc(size, 'x');
+  const options = binary ? BINARY : TEXT;
+  const sockets = await openMany(path, conns);
+  let received = 0;
+  let wrong = 0;
+  let running = true;
+  for (const socket of sockets) {
+    socket.on('message', (data, isBinary) => {
+      received++;
+      if (data.length !== size || isBinary !== binary) wrong++;
+      if (running) socket.send(payload, options);
+    });
+    for (let i = 0; i < inflight; i++) socket.send(payload, options);
+  }
+  const result = await measure(() => received);
+  running = false;
+  return { ...result, wrong };
+}
+
+/** One connection, one message in flight: round-trip times. */
+async function latency() {
+  const { size, path } = spec;
+  const payload = Buffer.alloc(size, 'x');
+  const socket = await connect(path);
+  const samples = [];
+  let recording = false;
+  let running = true;
+  let received = 0;
+  let sentAt = 0n;
+  socket.on('message', () => {
+    const now = nowNs();
+    received++;
+    if (recording) samples.push(Number(now - sentAt) / 1e3);
+    if (running) {
+      sentAt = nowNs();
+      socket.send(payload, TEXT);
+    }
+  });
+  sentAt = nowNs();
+  socket.send(payload, TEXT);
+  const result = await measure(() => received, {
+    start: () => {
+      recording = true;
+    },
+    end: () => {
+      recording = false;
+      running = false;
+    },
+  });
+  samples.sort((a, b) => a - b);
+  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
+  return { ...result, samples: samples.length, p50: at(0.5), p99: at(0.99) };
+}
+
+/** Open + close, `inflight` at a time: each client closes (1000) as soon as it is open. */
+async function handshakes() {
+  const { inflight, path } = spec;
+  let completed = 0;
+  let failed = 0;
+  let running = true;
+  let active = 0;
+  let allClosed;
+  function one() {
+    active++;
+    let opened = false;
+    const socket = new WebSocket(spec.url + path, CLIENT);
+    live.add(socket);
+    socket.on('open', () => {
+      opened = true;
+      socket.close(1000);
+    });
+    socket.on('error', noteError);
+    socket.on('close', () => {
+      live.delete(socket);
+      active--;
+      if (opened) completed++;
+      else failed++;
+      if (running) one();
+      else if (active === 0) allClosed?.();
+    });
+  }
+  for (let i = 0; i < inflight; i++) one();
+  const result = await measure(() => completed);
+  running = false;
+  if (active > 0) {
+    await Promise.race([new Promise((resolve) => (allClosed = resolve)), sleep(2000)]);
+  }
+  return { ...result, failed };
+}
+
+/** Many idle connections: the runner samples the server's memory before and after opening them. */
+async function idle() {
+  const { conns, path } = spec;
+  // Warm the server's code paths first, so what loads lazily is not counted per connection.
+  const warm = await openMany(path, 100, 50);
+  await Promise.all(
+    warm.map(
+      (socket) =>
+        new Promise((resolve) => {
+          socket.once('message', resolve);
+          socket.send('warm');
+        }),
+    ),
+  );
+  await Promise.all(
+    warm.map(
+      (socket) =>
+        new Promise((resolve) => {
+          socket.once('close', resolve);
+          socket.close(1000);
+        }),
+    ),
+  );
+  await sleep(300);
+  await mark('baseline');
+  const started = nowNs();
+  const sockets = await openMany(path, conns, 100);
+  const openSeconds = Number(nowNs() - started) / 1e9;
+  await sleep(spec.settleMs ?? 500);
+  await mark('loaded');
+  return { conns: sockets.length, openSeconds };
+}
+
+/**
+ * `clients` connections; the first one sends a 64-byte message that the server sends to all
+ * (itself included). At most `inflight` broadcasts are outstanding; every delivery counts.
+ */
+async function broadcast() {
+  const { clients, inflight, size, path } = spec;
+  const payload = Buffer.alloc(size, 'b');
+  const sockets = await openMany(path, clients, 100);
+  const trigger = sockets[0];
+  let delivered = 0;
+  let sent = 0;
+  let running = false;
+  const window = inflight * clients;
+  function pump() {
+    while (running && sent * clients - delivered < window) {
+      sent++;
+      trigger.send(payload, TEXT);
+    }
+  }
+  for (const socket of sockets) {
+    socket.on('message', () => {
+      delivered++;
+      pump();
+    });
+  }
+  // Until every client gets a broadcast (subscriptions settle right after the handshakes).
+  let ready = false;
+  for (let attempt = 0; attempt < 10 && !ready; attempt++) {
+    delivered = 0;
+    trigger.send(payload, TEXT);
+    for (let waited = 0; waited < 2000 && delivered < clients; waited += 10) await sleep(10);
+    ready = delivered === clients;
+    if (!ready) await sleep(200);
+  }
+  if (!ready) throw new Error(`only ${delivered} of ${clients} clients received a broadcast`);
+  delivered = 0;
+  running = true;
+  pump();
+  const result = await measure(() => delivered);
+  running = false;
+  return result;
+}
+
+function expectMessage(socket, send, check, what) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no answer within 3 s`)), 3000);
+    socket.once('message', (data, isBinary) => {
+      clearTimeout(timer);
+      const problem = check(data, isBinary);
+      if (problem) reject(new Error(`${what}: ${problem}`));
+      else resolve();
+    });
+    send();
+  });
+}
+
+/** Smoke test: each path answers as it should. Resolves with the failures (empty when fine). */
+async function smoke() {
+  const failures = [];
+  async function check(what, test) {
+    try {
+      await test();
+    } catch (error) {
+      failures.push(`${what}: ${error?.message ?? error}`);
+    }
+  }
+  await check('text echo', async () => {
+    const socket = await connect('/echo');
+    await expectMessage(
+      socket,
+      () => socket.send('hello wsgate'),
+      (data, isBinary) =>
+        isBinary || data.toString() !== 'hello wsgate' ? `got ${String(data)}` : undefined,
+      'text echo',
+    );
+    socket.close();
+  });
+  await check('binary echo', async () => {
+    const socket = await connect('/bin');
+    const bytes = Buffer.from([0, 1, 2, 250, 255]);
+    await expectMessage(
+      socket,
+      () => socket.send(bytes),
+      (data, isBinary) => (!isBinary || !bytes.equals(data) ? 'wrong bytes' : undefined),
+      'binary echo',
+    );
+    socket.close();
+  });
+  await check('handshake', async () => {
+    const socket = await connect('/echo');
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no close within 3 s')), 3000);
+      socket.once('close', (code) => {
+        clearTimeout(timer);
+        if (code === 1000) resolve();
+        else reject(new Error(`closed with ${code}`));
+      });
+      socket.close(1000);
+    });
+  });
+  for (const path of spec.broadcastPaths ?? ['/bc']) {
+    await check(`broadcast ${path}`, async () => {
+      const [a, b] = await Promise.all([connect(path), connect(path)]);
+      await sleep(50);
+      const got = new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('b received nothing within 3 s')), 3000);
+        b.once('message', (data) => {
+          clearTimeout(timer);
+          if (data.toString() === 'to all') resolve();
+          else reject(new Error(`b got ${String(data)}`));
+        });
+      });
+      a.send('to all');
+      await got;
+      a.close();
+      b.close();
+    });
+  }
+  return { failures };
+}
+
+const workloads = { echo, latency, handshakes, idle, broadcast, smoke };
+
+async function run(next) {
+  spec = next;
+  errors = 0;
+  firstError = undefined;
+  let message;
+  let timer;
+  try {
+    const workload = workloads[spec.workload];
+    if (workload === undefined) throw new Error(`unknown workload ${spec.workload}`);
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out')), spec.timeoutMs ?? 60_000);
+    });
+    const result = await Promise.race([workload(), timeout]);
+    message = { type: 'result', ...result, errors, firstError };
+  } catch (error) {
+    message = { type: 'error', message: String(error?.stack ?? error), errors, firstError };
+  } finally {
+    clearTimeout(timer);
+  }
+  for (const socket of live) socket.terminate();
+  live.clear();
+  process.send?.(message);
+}
+
+if (typeof process.send !== 'function') {
+  console.error('bench/loadgen.mjs is driven by bench/run.mjs over IPC');
+  process.exit(2);
+}
+process.send({ type: 'ready' });
