@@ -39,6 +39,16 @@ type DataMessage = ReceiveTextMessage | ReceiveBytesMessage;
 const { CONNECTING, CONNECTED, DISCONNECTED } = WebSocketState;
 const NO_TOPICS: ReadonlySet<string> = new Set();
 
+/** A data message as text (binary is decoded as UTF-8). */
+function textOf(message: DataMessage): string {
+  return message.text ?? message.bytes.toString('utf8');
+}
+
+/** A data message as bytes (text is encoded as UTF-8). */
+function bytesOf(message: DataMessage): Buffer {
+  return message.bytes ?? Buffer.from(message.text, 'utf8');
+}
+
 /**
  * One WebSocket connection as the application sees it, modelled on the ASGI/Starlette WebSocket:
  * the handshake completes only when the handler calls {@link accept}, so it can inspect, authorise
@@ -183,15 +193,13 @@ export class WebSocket {
   /** The next message as text (a binary message is decoded as UTF-8). */
   async receiveText(): Promise<string> {
     this.#assertReadable();
-    const message = this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect());
-    return message.text ?? message.bytes.toString('utf8');
+    return textOf(this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect()));
   }
 
   /** The next message as bytes (a text message is encoded as UTF-8). */
   async receiveBytes(): Promise<Buffer> {
     this.#assertReadable();
-    const message = this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect());
-    return message.bytes ?? Buffer.from(message.text, 'utf8');
+    return bytesOf(this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect()));
   }
 
   /**
@@ -202,7 +210,7 @@ export class WebSocket {
     jsonMode(options);
     this.#assertReadable();
     const message = this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect());
-    return decodeJson<T>(message.text ?? message.bytes.toString('utf8'));
+    return decodeJson<T>(textOf(message));
   }
 
   /** Sends one text message. */
@@ -230,18 +238,18 @@ export class WebSocket {
 
   /** Text messages until the client disconnects (then the loop ends without throwing). */
   iterText(): AsyncGenerator<string, void, undefined> {
-    return this.#iterate(() => this.receiveText());
+    return this.#iterate(textOf);
   }
 
   /** Binary messages until the client disconnects. */
   iterBytes(): AsyncGenerator<Buffer, void, undefined> {
-    return this.#iterate(() => this.receiveBytes());
+    return this.#iterate(bytesOf);
   }
 
   /** JSON messages until the client disconnects; invalid JSON throws out of the loop. */
   iterJson<T = unknown>(options?: JsonOptions): AsyncGenerator<T, void, undefined> {
     jsonMode(options);
-    return this.#iterate(() => this.receiveJson<T>(options));
+    return this.#iterate((message) => decodeJson<T>(textOf(message)));
   }
 
   /** The topics this socket is on; emptied as soon as it is disconnected. */
@@ -294,16 +302,23 @@ export class WebSocket {
     return transport as Required<Transport>;
   }
 
-  async *#iterate<T>(next: () => Promise<T>): AsyncGenerator<T, void, undefined> {
+  /**
+   * The iterators read the transport directly: one promise per message, and a disconnect ends
+   * the loop without constructing (and catching) a `WebSocketDisconnect`.
+   */
+  async *#iterate<T>(convert: (message: DataMessage) => T): AsyncGenerator<T, void, undefined> {
     while (true) {
-      let value: T;
+      this.#assertReadable();
+      let message: ClientMessage;
       try {
-        value = await next();
+        message = await this.#transport.receive();
       } catch (error) {
         if (error instanceof WebSocketDisconnect) return;
         throw error;
       }
-      yield value;
+      this.#advance(message);
+      if (message.type === 'disconnect') return;
+      if (message.type === 'receive') yield convert(message);
     }
   }
 

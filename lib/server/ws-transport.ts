@@ -23,6 +23,7 @@ import type { ResolvedOptions } from './options.js';
 import type { PendingHandshake } from './pending-handshakes.js';
 import type { TopicMessage } from './pubsub.js';
 import { type TopicMember, type Topics, topicMessage } from './topics.js';
+import { corkForTurn } from './write-coalescing.js';
 
 /** What a transport needs from the plugin instance that created it. */
 export interface TransportHost {
@@ -101,7 +102,11 @@ function onPong(this: Connection): void {
 }
 
 const kWatched = Symbol('wsgate.watched');
-type WatchedResponse = ServerResponse & { [kWatched]?: WsTransport };
+const kWriteHead = Symbol('wsgate.writeHead');
+type WatchedResponse = ServerResponse & {
+  [kWatched]?: WsTransport;
+  [kWriteHead]?: ServerResponse['writeHead'];
+};
 
 /**
  * Whoever starts writing the HTTP response to an upgrade request (middleware refusing it, the
@@ -113,12 +118,15 @@ type WatchedResponse = ServerResponse & { [kWatched]?: WsTransport };
 function watchResponse(res: ServerResponse, transport: WsTransport): void {
   const watched = res as WatchedResponse;
   watched[kWatched] = transport;
-  const writeHead = res.writeHead;
-  watched.writeHead = function (this: WatchedResponse, ...args: Parameters<typeof writeHead>) {
-    this[kWatched]?.release();
-    this[kWatched] = undefined;
-    return writeHead.apply(this, args);
-  } as typeof writeHead;
+  watched[kWriteHead] = res.writeHead;
+  watched.writeHead = watchedWriteHead as ServerResponse['writeHead'];
+}
+
+// Shared by every watched response (no closure per handshake).
+function watchedWriteHead(this: WatchedResponse, ...args: unknown[]): ServerResponse {
+  this[kWatched]?.release();
+  this[kWatched] = undefined;
+  return (this[kWriteHead] as (...args: unknown[]) => ServerResponse).apply(this, args);
 }
 
 /**
@@ -203,6 +211,7 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
         if (connection === undefined || connection.readyState !== Connection.OPEN) {
           return gone('The connection is closed');
         }
+        corkForTurn(this.#raw);
         connection.send(message.text ?? message.bytes);
         // A send smaller than the socket's high-water mark gets no 'drain': only wait when the
         // socket itself asked for one.
@@ -251,6 +260,7 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
   deliverPublished(message: TopicMessage): void {
     const connection = this.#connection;
     if (connection === undefined || connection.readyState !== Connection.OPEN) return;
+    corkForTurn(this.#raw);
     connection.send(message.data, message.binary ? BINARY : TEXT);
     if (connection.bufferedAmount > this.#host.options.publishBuffer) {
       connection.close(1013, 'Subscriber too slow');
