@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { expect } from 'chai';
 
 const root = new URL('..', import.meta.url);
-const MARKER = /<!-- example: (\S+)#(\S+) -->\n```ts\n([\s\S]*?)^```$/gm;
+const MARKER = /<!-- example: (\S+)#(\S+) -->\n```(?:ts|js)\n([\s\S]*?)^```$/gm;
 
 /** The text between `// #region name` and `// #endregion` in `file`. */
 async function region(file: string, name: string): Promise<string> {
@@ -25,7 +25,9 @@ function asPublished(code: string): string {
   return code
     .replace(/'(?:\.\.\/)+adapters\/(express|koa)\/index\.js'/g, "'wsgate/$1'")
     .replace(/'(?:\.\.\/)+lib\/redis\/index\.js'/g, "'wsgate/redis'")
-    .replace(/'(?:\.\.\/)+lib\/index\.js'/g, "'wsgate'");
+    .replace(/'(?:\.\.\/)+lib\/index\.js'/g, "'wsgate'")
+    // The repo installs Express 4 under an alias, for the peers that need it.
+    .replaceAll("'express4'", "'express'");
 }
 
 const documents = [
