@@ -3,7 +3,7 @@
  * The benchmark runner: starts each server under test in its own process pinned to CPU 0, runs
  * each workload from a load generator pinned to CPU 1, samples the server's CPU time and memory
  * around the measured window, and reports medians, min–max and ratios to raw `ws` of the same
- * run as a markdown table (printed, and written to bench/results/<date>-<mode>.md).
+ * run as a markdown table (printed, and written to bench/results/<date>T<HHMM>-<mode>.md).
  *
  *   node bench/run.mjs                 full run (about 10 min, < 15)
  *   node bench/run.mjs --quick         everyday run (< 2 min)
@@ -28,6 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,8 +46,28 @@ const SERVERS = [
   { id: 'fastify', label: '@fastify/websocket', file: 'fastify.mjs' },
   { id: 'wsgate-express', label: 'wsgate/express', file: 'wsgate-express.mjs', wsgate: true },
   { id: 'wsgate-koa', label: 'wsgate/koa', file: 'wsgate-koa.mjs', wsgate: true },
+  // The same servers with the Redis backplane (publish only; needs redis-server on the PATH).
+  {
+    id: 'wsgate-express-redis',
+    label: 'wsgate/express+Redis',
+    file: 'wsgate-express.mjs',
+    wsgate: true,
+    redis: true,
+  },
+  {
+    id: 'wsgate-koa-redis',
+    label: 'wsgate/koa+Redis',
+    file: 'wsgate-koa.mjs',
+    wsgate: true,
+    redis: true,
+  },
 ];
 const BASELINE = 'ws';
+
+/** Whether `workload` is measured on `server` (the Redis servers are for the publish row only). */
+function applies(workload, server) {
+  return (!workload.only || workload.only(server)) && (!server.redis || workload.id === 'publish');
+}
 const PEERS = ['express-ws', 'koa-easy-ws', 'fastify'];
 
 /**
@@ -407,6 +428,38 @@ function stop(child) {
 const PROFILES = join(here, 'profiles');
 let profiling = { cpu: false, heap: false };
 
+/**
+ * A throwaway redis-server on a free loopback port for the Redis rows, stopped when the run
+ * exits; `undefined` (and the Redis rows left out) when redis-server is not installed.
+ */
+async function startRedis() {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await new Promise((done) => probe.once('listening', done));
+  const { port } = probe.address();
+  await new Promise((done) => probe.close(done));
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const started = await new Promise((done) => {
+    let output = '';
+    child.once('error', () => done(false));
+    child.once('exit', () => done(false));
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) done(true);
+    });
+  });
+  if (!started) {
+    console.error('bench: redis-server not found or not starting: the Redis rows are left out');
+    return undefined;
+  }
+  child.stdout.resume();
+  process.on('exit', () => child.kill('SIGKILL'));
+  return `redis://127.0.0.1:${port}`;
+}
+
 async function startServer(server) {
   const nodeArgs = ['--expose-gc'];
   if (profiling.cpu) {
@@ -704,7 +757,7 @@ function renderReport(ctx) {
     const target = row.target ? `${row.target[0] === '>=' ? '≥' : '≤'} ${row.target[1]}` : '';
     const cells = servers.map((server) => {
       const workload = WORKLOADS.find((w) => w.id === row.workload);
-      if (workload.only && !workload.only(server)) return 'n/a';
+      if (!applies(workload, server)) return 'n/a';
       const stats = rowStats(runs, row, server.id, rounds);
       if (stats.n === 0) return 'failed';
       const ok = server.wsgate ? meets(row, stats.ratio) : undefined;
@@ -758,7 +811,7 @@ function renderReport(ctx) {
         .join('|')}|`,
     );
     for (const server of servers) {
-      if (workload.only && !workload.only(server)) continue;
+      if (!applies(workload, server)) continue;
       const cells = [server.label];
       for (const r of wrows) {
         const s = rowStats(runs, r, server.id, rounds);
@@ -864,8 +917,16 @@ async function main() {
     });
   }
   const builtAt = statSync(join(root, 'dist', 'lib', 'index.js')).mtime.toISOString();
-  const known = SERVERS.map((server) =>
-    server.wsgate ? { ...server, env: { WSGATE_DIST: snapshot } } : server,
+  const redisUrl = SERVERS.some((s) => s.redis && (!args.servers || args.servers.includes(s.id)))
+    ? await startRedis()
+    : undefined;
+  const known = SERVERS.filter((server) => !server.redis || redisUrl).map((server) =>
+    server.wsgate
+      ? {
+          ...server,
+          env: { WSGATE_DIST: snapshot, ...(server.redis ? { WSGATE_REDIS_URL: redisUrl } : {}) },
+        }
+      : server,
   );
   if (args.candidate) {
     // The same wsgate servers on another build (a candidate change), measured in the same run.
@@ -873,7 +934,7 @@ async function main() {
     if (!existsSync(join(dist, 'adapters', 'express', 'index.js'))) {
       throw new Error(`--candidate ${args.candidate}: no adapters/express/index.js in it`);
     }
-    for (const server of SERVERS.filter((s) => s.wsgate)) {
+    for (const server of SERVERS.filter((s) => s.wsgate && !s.redis)) {
       known.push({
         ...server,
         id: `${server.id}-candidate`,
@@ -940,9 +1001,9 @@ async function main() {
   let retries = 0;
   let noisyKept = 0;
   let quietWaits = 0;
-  const applicable = (workload, server) => !workload.only || workload.only(server);
+
   const totalRuns =
-    rounds * workloads.reduce((n, w) => n + servers.filter((s) => applicable(w, s)).length, 0);
+    rounds * workloads.reduce((n, w) => n + servers.filter((s) => applies(w, s)).length, 0);
   let doneRuns = 0;
   /** A rerun fits if the runs left, at the pace so far, still end within the mode's budget. */
   const rerunFits = () => {
@@ -1000,7 +1061,7 @@ async function main() {
     runs[round] = Object.fromEntries(workloads.map((w) => [w.id, {}]));
     for (const server of servers) {
       // Memory first, on a fresh process; then every other workload on one process.
-      for (const workload of workloads.filter((w) => w.memory)) {
+      for (const workload of workloads.filter((w) => w.memory && applies(w, server))) {
         const t0 = Date.now();
         try {
           const running = await startServer(server);
@@ -1016,7 +1077,7 @@ async function main() {
         doneRuns++;
       }
       let running;
-      for (const workload of workloads.filter((w) => !w.memory && applicable(w, server))) {
+      for (const workload of workloads.filter((w) => !w.memory && applies(w, server))) {
         const t0 = Date.now();
         try {
           // A fresh process warms up longer: the JIT has all of its message path to compile.
@@ -1069,7 +1130,9 @@ async function main() {
   if (args.write) {
     const dir = join(here, 'results');
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${ctx.date}-${modeName}.md`);
+    // One file per run (UTC start time): a later run of the same day keeps the earlier ones.
+    const stamp = `${ctx.startedAt.slice(0, 13)}${ctx.startedAt.slice(14, 16)}`;
+    const file = join(dir, `${stamp}-${modeName}.md`);
     writeFileSync(file, `${report}\n`);
     writeFileSync(file.replace(/\.md$/, '.json'), `${JSON.stringify({ ...ctx, ROWS }, null, 1)}\n`);
     console.error(`bench: wrote ${relative(root, file)}`);

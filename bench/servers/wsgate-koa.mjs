@@ -7,7 +7,12 @@ import { ignore, importWsgate, listen, noopKoa, ready } from './common.mjs';
 const { websocket } = await importWsgate('wsgate/koa', 'adapters/koa/index.js');
 
 const app = new Koa();
-const sockets = websocket();
+// With WSGATE_REDIS_URL (the runner's Redis rows), topics go through the Redis backplane.
+const redisUrl = process.env.WSGATE_REDIS_URL;
+const pubsub = redisUrl
+  ? (await importWsgate('wsgate/redis', 'lib/redis/index.js')).redisPubSub({ url: redisUrl })
+  : undefined;
+const sockets = websocket(pubsub ? { pubsub } : {});
 app.use(sockets);
 app.use(noopKoa);
 app.use(noopKoa);
