@@ -22,12 +22,14 @@ async function region(file: string, name: string): Promise<string> {
 
 /** How the docs spell imports that the examples make relative to the repository. */
 function asPublished(code: string): string {
-  return code
-    .replace(/'(?:\.\.\/)+adapters\/(express|koa)\/index\.js'/g, "'wsgate/$1'")
-    .replace(/'(?:\.\.\/)+lib\/redis\/index\.js'/g, "'wsgate/redis'")
-    .replace(/'(?:\.\.\/)+lib\/index\.js'/g, "'wsgate'")
-    // The repo installs Express 4 under an alias, for the peers that need it.
-    .replaceAll("'express4'", "'express'");
+  return (
+    code
+      .replace(/'(?:\.\.\/)+adapters\/(express|koa)\/index\.js'/g, "'wsgate/$1'")
+      .replace(/'(?:\.\.\/)+lib\/redis\/index\.js'/g, "'wsgate/redis'")
+      .replace(/'(?:\.\.\/)+lib\/index\.js'/g, "'wsgate'")
+      // The repo installs Express 4 under an alias, for the peers that need it.
+      .replaceAll("'express4'", "'express'")
+  );
 }
 
 const documents = [
