@@ -456,6 +456,9 @@ async function startRedis() {
     return undefined;
   }
   child.stdout.resume();
+  // Neither the server nor its output pipe may keep the runner alive; it dies with the runner.
+  child.unref();
+  child.stdout.unref();
   process.on('exit', () => child.kill('SIGKILL'));
   return `redis://127.0.0.1:${port}`;
 }
