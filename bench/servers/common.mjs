@@ -55,6 +55,17 @@ export function importWsgate(specifier, file) {
   return import(dist ? pathToFileURL(join(dist, file)).href : specifier);
 }
 
+/**
+ * The plugin options of the wsgate servers: the defaults, with topics through the Redis
+ * backplane when the runner passes WSGATE_REDIS_URL (its Redis rows).
+ */
+export async function wsgateOptions() {
+  const url = process.env.WSGATE_REDIS_URL;
+  if (!url) return {};
+  const { redisPubSub } = await importWsgate('wsgate/redis', 'lib/redis/index.js');
+  return { pubsub: redisPubSub({ url }) };
+}
+
 /** Reports `server` (listening) to the runner and serves its requests until it disconnects. */
 export function ready(server, name) {
   if (typeof process.send !== 'function') {

@@ -2,17 +2,12 @@
 // with --candidate), or through the package's self-reference when started by hand.
 import { createServer } from 'node:http';
 import express from 'express';
-import { ignore, importWsgate, listen, noopExpress, ready } from './common.mjs';
+import { ignore, importWsgate, listen, noopExpress, ready, wsgateOptions } from './common.mjs';
 
 const { websocket } = await importWsgate('wsgate/express', 'adapters/express/index.js');
 
 const app = express();
-// With WSGATE_REDIS_URL (the runner's Redis rows), topics go through the Redis backplane.
-const redisUrl = process.env.WSGATE_REDIS_URL;
-const pubsub = redisUrl
-  ? (await importWsgate('wsgate/redis', 'lib/redis/index.js')).redisPubSub({ url: redisUrl })
-  : undefined;
-const sockets = websocket(pubsub ? { pubsub } : {});
+const sockets = websocket(await wsgateOptions());
 app.use(sockets);
 app.use(noopExpress, noopExpress, noopExpress);
 
