@@ -57,9 +57,7 @@ function final(handler: WebSocketHandler): RequestHandler {
     const { socket } = upgrade;
     setParams(socket, flatParams(req.params));
     // Rejects only with an error thrown before accept(): Express's error handling answers it.
-    runHandler(upgrade, () => handler(socket, req), 'refuse').catch((error: unknown) => {
-      next(error ?? new Error('wsgate: the WebSocket handler threw a falsy value'));
-    });
+    runHandler(upgrade, () => handler(socket, req), 'refuse').catch(next);
   };
 }
 

@@ -1,7 +1,6 @@
 import { WebSocketDisconnect } from '../errors.js';
 import { WebSocketState } from '../state.js';
 import type { Upgrade } from './gateway.js';
-import type { WsTransport } from './ws-transport.js';
 
 /** What to do when a handler settles without accepting or refusing. */
 export type Unanswered =
@@ -29,8 +28,8 @@ export function runHandler(
   // The innermost call owns the connection's end (Koa: the plugin runs the middleware chain under
   // one, a route runs its handler under another; the chain settles at the handshake, the handler
   // later).
-  const owner = {};
-  owners.set(upgrade.transport, owner);
+  const owner = Symbol('wsgate.runHandler');
+  upgrade.transport.owner = owner;
   let result: unknown;
   try {
     result = handler();
@@ -41,11 +40,9 @@ export function runHandler(
   return Promise.race([settled, upgrade.transport.answered()]);
 }
 
-const owners = new WeakMap<WsTransport, object>();
-
 async function settle(
   upgrade: Upgrade,
-  owner: object,
+  owner: symbol,
   result: unknown,
   unanswered: Unanswered,
 ): Promise<void> {
@@ -80,7 +77,7 @@ async function settle(
     return;
   }
   // A nested call runs the handler: it closes the socket when the handler returns.
-  if (owners.get(transport) !== owner) return;
+  if (transport.owner !== owner) return;
   if (socket.applicationState === WebSocketState.CONNECTED) {
     await socket.close(1000).catch(() => {});
   } else if (socket.applicationState === WebSocketState.CONNECTING && unanswered === 'refuse') {

@@ -142,6 +142,8 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
   pingSentAt = 0;
   /** When the upgrade request arrived (`performance.now()`), for the handshake timeout. */
   readonly openedAt = performance.now();
+  /** The innermost `runHandler` running on this connection: it owns closing it. */
+  owner: symbol | undefined;
   /** The close code sent for a protocol violation by the client, if any. */
   violation: number | undefined;
 
