@@ -19,6 +19,7 @@ export {
   type AttachOptions,
   type HeartbeatOptions,
   inProcessPubSub,
+  NodeInternalsError,
   type OriginPolicy,
   type PubSub,
   type PubSubFactory,

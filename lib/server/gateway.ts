@@ -7,7 +7,13 @@ import { assertTopic } from '../topic-name.js';
 import { WebSocket } from '../websocket.js';
 import { checkHandshake, checkOrigin, isWebSocketUpgrade, type Refusal } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
-import { respond, upgradeResponse } from './http-takeover.js';
+import {
+  refuseUntakeable,
+  respond,
+  type ServerTakeover,
+  takeoverOf,
+  upgradeResponse,
+} from './http-takeover.js';
 import { type ResolvedOptions, resolveOptions, type WebSocketPluginOptions } from './options.js';
 import { PendingHandshakes } from './pending-handshakes.js';
 import { Topics, topicMessage } from './topics.js';
@@ -114,7 +120,16 @@ export class Gateway implements TransportHost {
       respond(res, refusal);
       return null;
     }
-    const transport = new WsTransport(this, req, res, request[kHead] ?? EMPTY);
+    let takeover: ServerTakeover | undefined;
+    try {
+      takeover = takeoverOf(req, res);
+    } catch (error) {
+      // Node is not as the request path needs it: refuse before any middleware runs, loudly.
+      this.reportError(error);
+      refuseUntakeable(res);
+      return null;
+    }
+    const transport = new WsTransport(this, req, res, request[kHead] ?? EMPTY, takeover);
     const socket = new WebSocket(transport, {
       url,
       headers: req.headers,
@@ -178,7 +193,7 @@ export class Gateway implements TransportHost {
     await this.publish(topic, encodeJsonAs(value, jsonMode(options)));
   }
 
-  /** Hands an error a handler threw after accepting to `options.onError`. */
+  /** Hands an error nobody else can answer (a handler's after accepting, say) to `options.onError`. */
   reportError(error: unknown): void {
     try {
       this.options.onError(error);

@@ -4,6 +4,7 @@
  */
 export { type AttachOptions, Gateway, type Upgrade, upgradeOf } from './gateway.js';
 export { isWebSocketUpgrade } from './handshake.js';
+export { NodeInternalsError } from './http-takeover.js';
 export { runHandler, type Unanswered } from './lifecycle.js';
 export type { HeartbeatOptions, OriginPolicy, WebSocketPluginOptions } from './options.js';
 export { asPlugin, type WebSocketPlugin } from './plugin.js';

@@ -41,7 +41,11 @@ export interface WebSocketPluginOptions {
    * HTTP 503 and a late `accept()` throws `WebSocketDisconnect`. `false`: no limit. Default 10 000.
    */
   handshakeTimeout?: number | false;
-  /** Receives errors a handler threw after accepting, and backplane errors. Default: stderr. */
+  /**
+   * Receives errors a handler threw after accepting, backplane errors, and upgrades refused with
+   * 500 because Node.js does not look as the request path needs (`NodeInternalsError`).
+   * Default: stderr.
+   */
   onError?: (error: unknown) => void;
 }
 

@@ -12,12 +12,7 @@ import type {
 import type { WebSocket } from '../websocket.js';
 import type { Refusal } from './handshake.js';
 import type { HeartbeatMember } from './heartbeat.js';
-import {
-  detachFromHttpServer,
-  finishUpgradeResponse,
-  ownedByHttpServer,
-  respond,
-} from './http-takeover.js';
+import { finishUpgradeResponse, respond, type ServerTakeover } from './http-takeover.js';
 import { InboundQueue } from './inbound-queue.js';
 import type { ResolvedOptions } from './options.js';
 import type { PendingHandshake } from './pending-handshakes.js';
@@ -152,6 +147,8 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
   #res: ServerResponse | undefined;
   readonly #head: Buffer;
   #raw: Socket;
+  /** What the HTTP server still holds of the socket (request path only; holds req and res). */
+  #takeover: ServerTakeover | undefined;
   #connection: Connection | undefined;
   readonly #queue = new InboundQueue();
   #waiter: ((message: ClientMessage) => void) | undefined;
@@ -165,11 +162,18 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
   #memberId: string | undefined;
   readonly #onRawClose = (): void => this.end(1006, '');
 
-  constructor(host: TransportHost, req: IncomingMessage, res: ServerResponse, head: Buffer) {
+  constructor(
+    host: TransportHost,
+    req: IncomingMessage,
+    res: ServerResponse,
+    head: Buffer,
+    takeover: ServerTakeover | undefined,
+  ) {
     this.#host = host;
     this.#req = req;
     this.#res = res;
     this.#head = head;
+    this.#takeover = takeover;
     this.#raw = req.socket;
     // Until `ws` owns the socket: notice a client that leaves, and never let a reset crash us
     // (on the `upgrade` path Node has removed its own error listener).
@@ -355,13 +359,14 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
     }
     const raw = this.#raw;
     if (raw.destroyed || !raw.readable || !raw.writable) return gone('The client left');
+    const takeover = this.#takeover;
     this.#handshakeOver();
     raw.removeListener('close', this.#onRawClose);
     raw.removeListener('error', ignore);
-    if (ownedByHttpServer(raw)) detachFromHttpServer(raw);
+    takeover?.detach();
     (res as WatchedResponse)[kWatched] = undefined;
     this.#host.handshake(req, raw, this.#head, message, (connection) => this.#open(connection));
-    finishUpgradeResponse(res, raw);
+    finishUpgradeResponse(res, raw, takeover);
     return this.#connection ? RESOLVED : gone('The client left during the handshake');
   }
 
@@ -381,6 +386,7 @@ export class WsTransport implements Transport, HeartbeatMember, TopicMember, Pen
   #handshakeOver(): void {
     this.#req = undefined;
     this.#res = undefined;
+    this.#takeover = undefined;
     const wake = this.#onAnswered;
     this.#onAnswered = undefined;
     this.#answered = undefined;
