@@ -1,0 +1,173 @@
+/**
+ * What the benchmark measures: the servers under test, the run modes (rounds, warm-ups, windows),
+ * the workloads with what the load generator is asked to do and how its result becomes figures,
+ * and the rows of the report with wsgate's targets. Plain tables: the runner and the report both
+ * read them, so what a row means is written once.
+ */
+
+/** The servers, in the order they take turns in a round (files in bench/servers/). */
+export const SERVERS = [
+  { id: 'ws', label: 'ws', file: 'ws.mjs' },
+  { id: 'express-ws', label: 'express-ws', file: 'express-ws.mjs' },
+  { id: 'koa-easy-ws', label: 'koa-easy-ws', file: 'koa-easy-ws.mjs' },
+  { id: 'fastify', label: '@fastify/websocket', file: 'fastify.mjs' },
+  { id: 'wsgate-express', label: 'wsgate/express', file: 'wsgate-express.mjs', wsgate: true },
+  { id: 'wsgate-koa', label: 'wsgate/koa', file: 'wsgate-koa.mjs', wsgate: true },
+  // The same servers with the Redis backplane (publish only; needs redis-server on the PATH).
+  {
+    id: 'wsgate-express-redis',
+    label: 'wsgate/express+Redis',
+    file: 'wsgate-express.mjs',
+    wsgate: true,
+    redis: true,
+  },
+  {
+    id: 'wsgate-koa-redis',
+    label: 'wsgate/koa+Redis',
+    file: 'wsgate-koa.mjs',
+    wsgate: true,
+    redis: true,
+  },
+];
+/** The server every figure is divided by, in the same round. */
+export const BASELINE = 'ws';
+
+/** Whether `workload` is measured on `server` (the Redis servers are for the publish row only). */
+export function applies(workload, server) {
+  return (!workload.only || workload.only(server)) && (!server.redis || workload.id === 'publish');
+}
+
+/** The plugins users would otherwise pick, which the report ranks wsgate against. */
+export const PEERS = ['express-ws', 'koa-easy-ws', 'fastify'];
+
+/**
+ * `budgetMs`: what a run takes on a quiet machine is well under it. On a busy one, disturbed
+ * windows are measured again (up to `retries` times each) as long as the run, at its pace so far,
+ * still ends within twice the budget; `quietWaitMs`: how long to wait for other work on the
+ * cores to stop before each measurement.
+ */
+export const MODES = {
+  full: {
+    rounds: 4,
+    warmupMs: 700,
+    windowMs: 2000,
+    idleConns: 5000,
+    handshakeWarmupMs: 2000,
+    firstWarmupMs: 1500,
+    retries: 2,
+    quietWaitMs: 5000,
+    budgetMs: 840_000,
+  },
+  quick: {
+    rounds: 2,
+    warmupMs: 150,
+    windowMs: 400,
+    idleConns: 2000,
+    handshakeWarmupMs: 800,
+    firstWarmupMs: 600,
+    retries: 1,
+    quietWaitMs: 1500,
+    budgetMs: 110_000,
+  },
+};
+
+/** A window during which other work took more than this share of a core is measured again. */
+export const NOISY = 0.25;
+
+/** Figures of a workload that counts operations: operations per second and CPU µs per one. */
+const perOperation = (r, cpu) => ({ rate: r.count / r.seconds, cpuPerOp: cpu / r.count });
+/** What the load generator does in the broadcast rows (`path` says how the server sends). */
+const BROADCAST = { workload: 'broadcast', clients: 1000, inflight: 2, size: 64 };
+
+/** The workloads; `spec` goes to the load generator, `metrics` turns its result into figures. */
+export const WORKLOADS = [
+  {
+    id: 'echo',
+    title: 'echo throughput',
+    describe: '50 connections × 16 messages in flight, 64 B text',
+    spec: { workload: 'echo', conns: 50, inflight: 16, size: 64, binary: false, path: '/echo' },
+    metrics: perOperation,
+  },
+  {
+    id: 'latency',
+    title: 'latency',
+    describe: '1 connection, 1 message in flight, 64 B text, round trip',
+    spec: { workload: 'latency', size: 64, path: '/echo' },
+    metrics: (r, cpu) => ({ p50: r.p50, p99: r.p99, cpuPerOp: cpu / r.count }),
+  },
+  {
+    id: 'large',
+    title: 'large messages',
+    describe: '10 connections × 1 message in flight, 64 KiB binary',
+    spec: { workload: 'echo', conns: 10, inflight: 1, size: 65536, binary: true, path: '/bin' },
+    metrics: (r, cpu) => ({
+      rate: (r.count * 65536) / r.seconds / 1e6,
+      cpuPerOp: cpu / r.count,
+    }),
+  },
+  {
+    id: 'handshakes',
+    title: 'handshakes',
+    describe: 'open + close, 20 in flight; three no-op middlewares before the route',
+    spec: { workload: 'handshakes', inflight: 20, path: '/echo' },
+    // Handshakes run through much more code than messages: the JIT needs longer to settle.
+    minWarmupMs: (mode) => mode.handshakeWarmupMs,
+    metrics: perOperation,
+  },
+  {
+    id: 'idle',
+    title: 'idle memory',
+    describe: 'idle connections; server memory after GC, above its warmed-up baseline',
+    spec: { workload: 'idle', path: '/echo' },
+    memory: true,
+    metrics: (r, _cpu, samples) => ({
+      rssPerConn: (samples.loaded.rss - samples.baseline.rss) / r.conns / 1024,
+      heapPerConn: (samples.loaded.heapUsed - samples.baseline.heapUsed) / r.conns / 1024,
+      heapCommittedPerConn:
+        (samples.loaded.heapTotal - samples.baseline.heapTotal) / r.conns / 1024,
+      newSpaceKiB: samples.loaded.spaces?.new_space / 1024,
+    }),
+  },
+  {
+    id: 'broadcast',
+    title: 'broadcast',
+    describe: '1,000 clients; one 64 B text message to all, 2 broadcasts in flight',
+    spec: { ...BROADCAST, path: '/bc' },
+    metrics: perOperation,
+  },
+  {
+    id: 'publish',
+    title: 'broadcast (publish)',
+    describe: 'as broadcast, with `sockets.publish` to a topic all clients are on (wsgate only)',
+    spec: { ...BROADCAST, path: '/pub' },
+    only: (server) => server.wsgate === true,
+    baseline: 'broadcast',
+    metrics: perOperation,
+  },
+];
+
+/** A row of the tables: figure `key` of `workload`, which way is better, wsgate's target. */
+function row(workload, key, label, unit, better, target) {
+  return { workload, key, label, unit, better, ...(target ? { target } : {}) };
+}
+
+/**
+ * The rows of the tables, in their order; the targets are the ones issue 5 sets for wsgate, as
+ * a ratio to raw ws.
+ */
+export const ROWS = [
+  row('echo', 'rate', 'echo msgs/s', 'msg/s', 'higher', ['>=', 0.95]),
+  row('echo', 'cpuPerOp', 'echo CPU µs/msg', 'µs', 'lower'),
+  row('latency', 'p50', 'latency p50 µs', 'µs', 'lower', ['<=', 1.1]),
+  row('latency', 'p99', 'latency p99 µs', 'µs', 'lower', ['<=', 1.1]),
+  row('large', 'rate', '64 KiB MB/s', 'MB/s', 'higher', ['>=', 0.95]),
+  row('large', 'cpuPerOp', '64 KiB CPU µs/msg', 'µs', 'lower'),
+  row('handshakes', 'rate', 'handshakes/s', '/s', 'higher', ['>=', 0.85]),
+  row('handshakes', 'cpuPerOp', 'handshake CPU µs', 'µs', 'lower'),
+  row('idle', 'rssPerConn', 'idle RSS KiB/conn', 'KiB', 'lower', ['<=', 1.25]),
+  row('idle', 'heapPerConn', 'idle heap KiB/conn', 'KiB', 'lower'),
+  row('broadcast', 'rate', 'broadcast deliveries/s', '/s', 'higher', ['>=', 0.95]),
+  row('broadcast', 'cpuPerOp', 'broadcast CPU µs/delivery', 'µs', 'lower'),
+  row('publish', 'rate', 'publish deliveries/s', '/s', 'higher', ['>=', 0.95]),
+  row('publish', 'cpuPerOp', 'publish CPU µs/delivery', 'µs', 'lower'),
+];
