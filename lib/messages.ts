@@ -67,8 +67,9 @@ export type AppMessage = AcceptMessage | SendTextMessage | SendBytesMessage | Cl
 
 /**
  * The connection under a {@link WebSocket}: the adapters build one from an upgrade request and a
- * `ws` connection; tests may build one in memory. `receive()` is never called again after it
- * returned a `disconnect`, and `send()` never after a `close`.
+ * `ws` connection; tests may build one in memory. The socket never calls `receive()` while an
+ * earlier call is pending (its own callers take turns), nor after it returned a `disconnect`;
+ * and never `send()` after a `close`.
  */
 export interface Transport {
   /** The next client message, in order. */

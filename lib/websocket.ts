@@ -6,6 +6,7 @@ import type {
   AcceptMessage,
   AppMessage,
   ClientMessage,
+  DisconnectMessage,
   HandshakeHeaders,
   ReceiveBytesMessage,
   ReceiveTextMessage,
@@ -35,6 +36,8 @@ export interface AcceptOptions {
 }
 
 type DataMessage = ReceiveTextMessage | ReceiveBytesMessage;
+/** What a data reader gets: a data message, or the disconnect that ends the stream. */
+type DataOrEnd = DataMessage | DisconnectMessage;
 
 const { CONNECTING, CONNECTED, DISCONNECTED } = WebSocketState;
 const NO_TOPICS: ReadonlySet<string> = new Set();
@@ -48,6 +51,15 @@ function textOf(message: DataMessage): string {
 function bytesOf(message: DataMessage): Buffer {
   return message.bytes ?? Buffer.from(message.text, 'utf8');
 }
+
+/** The data, or the client's disconnect thrown as {@link WebSocketDisconnect}. */
+function dataOf(message: DataOrEnd): DataMessage {
+  if (message.type === 'disconnect') throw new WebSocketDisconnect(message.code, message.reason);
+  return message;
+}
+
+/** Sets a socket's route parameters (inside wsgate: the adapter's router matched). */
+export let setParams: (socket: WebSocket, params: Record<string, string>) => void;
 
 /**
  * One WebSocket connection as the application sees it, modelled on the ASGI/Starlette WebSocket:
@@ -63,10 +75,12 @@ export class WebSocket {
   applicationState: WebSocketState = CONNECTING;
   /** The request headers of the upgrade request. */
   readonly headers: IncomingHttpHeaders;
-  /** Route parameters (`/rooms/:room` → `{ room }`). */
-  readonly params: Record<string, string>;
 
   readonly #transport: Transport;
+  #params: Record<string, string>;
+  /** `receive*` calls in flight (at most one reads the transport; the others wait in `#turns`). */
+  #readers = 0;
+  #turns: Array<() => void> | undefined;
   readonly #target: string;
   readonly #secure: boolean;
   #url: URL | undefined;
@@ -77,7 +91,18 @@ export class WebSocket {
     this.#target = info.url ?? '/';
     this.#secure = info.secure ?? false;
     this.headers = info.headers ?? {};
-    this.params = info.params ?? {};
+    this.#params = info.params ?? {};
+  }
+
+  static {
+    setParams = (socket, params) => {
+      socket.#params = params;
+    };
+  }
+
+  /** Route parameters (`/rooms/:room` → `{ room }`). */
+  get params(): Record<string, string> {
+    return this.#params;
   }
 
   /** The URL the client requested (full original path), its origin taken from the Host header. */
@@ -113,11 +138,8 @@ export class WebSocket {
    * The next message from the client: `connect` first, then `receive` messages, then one
    * `disconnect`. Throws {@link WebSocketStateError} after the `disconnect` (without reading).
    */
-  async receive(): Promise<ClientMessage> {
-    if (this.clientState === DISCONNECTED) {
-      throw new WebSocketStateError('Cannot receive: the client has disconnected');
-    }
-    return this.#advance(await this.#transport.receive());
+  receive(): Promise<ClientMessage> {
+    return this.#next(false);
   }
 
   /**
@@ -192,14 +214,12 @@ export class WebSocket {
 
   /** The next message as text (a binary message is decoded as UTF-8). */
   async receiveText(): Promise<string> {
-    this.#assertReadable();
-    return textOf(this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect()));
+    return textOf(dataOf(await this.#next(true)));
   }
 
   /** The next message as bytes (a text message is encoded as UTF-8). */
   async receiveBytes(): Promise<Buffer> {
-    this.#assertReadable();
-    return bytesOf(this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect()));
+    return bytesOf(dataOf(await this.#next(true)));
   }
 
   /**
@@ -208,9 +228,7 @@ export class WebSocket {
    */
   async receiveJson<T = unknown>(options?: JsonOptions): Promise<T> {
     jsonMode(options);
-    this.#assertReadable();
-    const message = this.#data(await this.#transport.receive()) ?? (await this.#dataAfterConnect());
-    return decodeJson<T>(textOf(message));
+    return decodeJson<T>(textOf(dataOf(await this.#next(true))));
   }
 
   /** Sends one text message. */
@@ -302,24 +320,47 @@ export class WebSocket {
     return transport as Required<Transport>;
   }
 
-  /**
-   * The iterators read the transport directly: one promise per message, and a disconnect ends
-   * the loop without constructing (and catching) a `WebSocketDisconnect`.
-   */
+  /** Data messages until the disconnect, which ends the loop. */
   async *#iterate<T>(convert: (message: DataMessage) => T): AsyncGenerator<T, void, undefined> {
     while (true) {
-      this.#assertReadable();
-      let message: ClientMessage;
-      try {
-        message = await this.#transport.receive();
-      } catch (error) {
-        if (error instanceof WebSocketDisconnect) return;
-        throw error;
-      }
-      this.#advance(message);
+      const message = await this.#next(true);
       if (message.type === 'disconnect') return;
-      if (message.type === 'receive') yield convert(message);
+      yield convert(message);
     }
+  }
+
+  /**
+   * The one path from the transport to the application: the next client message, applied to the
+   * client state. Calls take turns in call order, so the transport never has two reads at once
+   * and each caller gets the next message. `data` readers need an accepted socket (checked on
+   * their turn, before reading) and skip the `connect` a low-level `send({ type: 'accept' })`
+   * left unread.
+   */
+  #next(data: true): Promise<DataOrEnd>;
+  #next(data: false): Promise<ClientMessage>;
+  async #next(data: boolean): Promise<ClientMessage> {
+    if (this.#readers++ > 0) await this.#turn();
+    try {
+      if (data) this.#assertReadable();
+      else if (this.clientState === DISCONNECTED) {
+        throw new WebSocketStateError('Cannot receive: the client has disconnected');
+      }
+      const message = this.#advance(await this.#transport.receive());
+      if (data && message.type === 'connect') return this.#advance(await this.#transport.receive());
+      return message;
+    } finally {
+      this.#readers--;
+      this.#turns?.shift()?.();
+    }
+  }
+
+  /** Resolves when the reads before this one are done (handed over by their `finally`). */
+  #turn(): Promise<void> {
+    this.#turns ??= [];
+    const turns = this.#turns;
+    return new Promise((resolve) => {
+      turns.push(resolve);
+    });
   }
 
   /** Applies a client message to the client state (the `receive()` table) and returns it. */
@@ -351,21 +392,6 @@ export class WebSocket {
     }
   }
 
-  /**
-   * The data in a client message: throws `WebSocketDisconnect` for a disconnect, `undefined` for
-   * the `connect` that a low-level `send({ type: 'accept' })` left unread. The `receive*` methods
-   * await the transport directly (one promise per message rather than one per layer).
-   */
-  #data(message: ClientMessage): DataMessage | undefined {
-    this.#advance(message);
-    if (message.type === 'disconnect') throw new WebSocketDisconnect(message.code, message.reason);
-    return message.type === 'connect' ? undefined : message;
-  }
-
-  async #dataAfterConnect(): Promise<DataMessage> {
-    return this.#data(await this.#transport.receive()) as DataMessage;
-  }
-
   #assertOffered(subprotocol: string | undefined): void {
     if (subprotocol !== undefined && !this.subprotocols.includes(subprotocol)) {
       throw new TypeError(
@@ -380,9 +406,4 @@ function assertHeaders(headers: HandshakeHeaders): void {
     validateHeaderName(name);
     for (const item of Array.isArray(value) ? value : [value]) validateHeaderValue(name, item);
   }
-}
-
-/** Sets the route parameters once the adapter's router has matched (internal to wsgate). */
-export function setParams(socket: WebSocket, params: Record<string, string>): void {
-  (socket as { params: Record<string, string> }).params = params;
 }
