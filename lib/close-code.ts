@@ -25,3 +25,21 @@ export function assertCloseFrame(code: number, reason: string): void {
     throw new RangeError(`The close reason must be at most ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes`);
   }
 }
+
+/**
+ * The close code `ws` sends when the client breaks the protocol (`error.code` is one of its
+ * `WS_ERR_*`), or `undefined` for other errors. `ws` then reports 1006 on the server side (it
+ * stops reading before the client's reply), so the handler would not learn why without this.
+ */
+export function protocolCloseCode(error: Error & { code?: string }): number | undefined {
+  const code = error.code;
+  if (code === undefined || !code.startsWith('WS_ERR_')) return undefined;
+  if (code === 'WS_ERR_INVALID_UTF8') return 1007;
+  if (
+    code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ||
+    code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
+  ) {
+    return 1009;
+  }
+  return 1002;
+}

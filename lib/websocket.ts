@@ -69,14 +69,12 @@ export let setParams: (socket: WebSocket, params: Record<string, string>) => voi
  * out-of-order calls with {@link WebSocketStateError} before touching the transport.
  */
 export class WebSocket {
-  /** The client side's state, advanced by what {@link receive} returns. */
-  clientState: WebSocketState = CONNECTING;
-  /** The application side's state, advanced by what {@link send} is given. */
-  applicationState: WebSocketState = CONNECTING;
   /** The request headers of the upgrade request. */
   readonly headers: IncomingHttpHeaders;
 
   readonly #transport: Transport;
+  #clientState: WebSocketState = CONNECTING;
+  #applicationState: WebSocketState = CONNECTING;
   #params: Record<string, string>;
   /** `receive*` calls in flight (at most one reads the transport; the others wait in `#turns`). */
   #readers = 0;
@@ -98,6 +96,16 @@ export class WebSocket {
     setParams = (socket, params) => {
       socket.#params = params;
     };
+  }
+
+  /** The client side's state, advanced by what {@link receive} returns. */
+  get clientState(): WebSocketState {
+    return this.#clientState;
+  }
+
+  /** The application side's state, advanced by what {@link send} is given. */
+  get applicationState(): WebSocketState {
+    return this.#applicationState;
   }
 
   /** Route parameters (`/rooms/:room` → `{ room }`). */
@@ -157,7 +165,7 @@ export class WebSocket {
         if (state !== CONNECTING) throw new WebSocketStateError('The socket is already accepted');
         this.#assertOffered(message.subprotocol);
         if (message.headers) assertHeaders(message.headers);
-        this.applicationState = CONNECTED;
+        this.#applicationState = CONNECTED;
         break;
       case 'send':
         if (state !== CONNECTED) {
@@ -169,7 +177,7 @@ export class WebSocket {
         break;
       case 'close':
         assertCloseFrame(message.code ?? 1000, message.reason ?? '');
-        this.applicationState = DISCONNECTED;
+        this.#applicationState = DISCONNECTED;
         break;
       default:
         throw new WebSocketStateError(
@@ -179,7 +187,7 @@ export class WebSocket {
     try {
       await this.#transport.send(message);
     } catch (error) {
-      this.applicationState = DISCONNECTED;
+      this.#applicationState = DISCONNECTED;
       throw error instanceof WebSocketDisconnect
         ? error
         : new WebSocketDisconnect(1006, (error as Error)?.message ?? '');
@@ -369,9 +377,9 @@ export class WebSocket {
       if (message.type !== 'connect') {
         throw new WebSocketStateError(`Expected a 'connect' message, got '${message.type}'`);
       }
-      this.clientState = CONNECTED;
+      this.#clientState = CONNECTED;
     } else if (message.type === 'disconnect') {
-      this.clientState = DISCONNECTED;
+      this.#clientState = DISCONNECTED;
     } else if (message.type !== 'receive') {
       throw new WebSocketStateError(`Expected 'receive' or 'disconnect', got '${message.type}'`);
     }

@@ -14,7 +14,6 @@ import {
   splitRoute,
   upgradeOf,
 } from '../../lib/server/index.js';
-import { setParams } from '../../lib/websocket.js';
 import type { WebSocketHandler } from './types.js';
 
 /** What `.websocket()` needs from an application or router: its public `get`. */
@@ -55,7 +54,7 @@ function final(handler: WebSocketHandler): RequestHandler {
       return;
     }
     const { socket } = upgrade;
-    setParams(socket, flatParams(req.params));
+    upgrade.setParams(flatParams(req.params));
     // Rejects only with an error thrown before accept(): Express's error handling answers it.
     runHandler(upgrade, () => handler(socket, req), 'refuse').catch(next);
   };

@@ -4,8 +4,7 @@ import type {
   RequestHandler,
   RouteParameters,
 } from 'express-serve-static-core';
-import type { WebSocketPlugin } from '../../lib/server/plugin.js';
-import type { WebSocket } from '../../lib/websocket.js';
+import type { WebSocket, WebSocketPlugin } from '../../lib/server/index.js';
 
 /**
  * A WebSocket route's handler: called with the still-connecting socket and the Express request

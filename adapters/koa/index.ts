@@ -40,14 +40,14 @@ export function withWebSocket(target: object): object {
   return target;
 }
 
-export type { AttachOptions } from '../../lib/server/gateway.js';
 export type {
+  AttachOptions,
   HeartbeatOptions,
   OriginPolicy,
+  WebSocket,
+  WebSocketPlugin,
   WebSocketPluginOptions,
-} from '../../lib/server/options.js';
-export type { WebSocketPlugin } from '../../lib/server/plugin.js';
-export type { WebSocket } from '../../lib/websocket.js';
+} from '../../lib/server/index.js';
 export { websocket } from './middleware.js';
 export type {
   KoaWebSocketRoutes,

@@ -3,10 +3,10 @@ import {
   asPlugin,
   Gateway,
   runHandler,
+  type WebSocket,
   type WebSocketPluginOptions,
+  WebSocketState,
 } from '../../lib/server/index.js';
-import { WebSocketState } from '../../lib/state.js';
-import type { WebSocket } from '../../lib/websocket.js';
 import type { WebSocketMiddleware } from './types.js';
 
 /**
@@ -80,7 +80,7 @@ export function websocket(options?: WebSocketPluginOptions): WebSocketMiddleware
       settle(ctx, socket);
       // Nobody accepted or refused it through wsgate: Koa answers (404, or what middleware
       // set), and wsgate must not answer over it (handshake timeout, shutdown).
-      upgrade.transport.release();
+      upgrade.release();
     }
   };
   return asPlugin(middleware, gateway);

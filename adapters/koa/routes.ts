@@ -6,9 +6,8 @@ import {
   missingPlugin,
   runHandler,
   upgradeOf,
+  WebSocketState,
 } from '../../lib/server/index.js';
-import { WebSocketState } from '../../lib/state.js';
-import { setParams } from '../../lib/websocket.js';
 import { settle } from './middleware.js';
 import type { WebSocketHandler, WebSocketRouteMiddleware } from './types.js';
 
@@ -65,20 +64,20 @@ export function routeMiddleware(
   };
   const chain = compose<Context>([...middleware, final]);
   return async (ctx, next) => {
-    const socket = ctx.websocket;
-    if (socket === undefined) {
+    const upgrade = upgradeOf(ctx.req);
+    if (upgrade === undefined) {
       if (isWebSocketUpgrade(ctx.req)) throw missingPlugin(description);
       return next();
     }
     // An earlier route already answered it.
-    if (socket.applicationState !== WebSocketState.CONNECTING) return next();
+    if (upgrade.socket.applicationState !== WebSocketState.CONNECTING) return next();
     let params: Record<string, string> | undefined = ctx.params;
     if (match !== undefined) {
       params = match(ctx.path);
       if (params === undefined) return next();
       ctx.params = params;
     }
-    setParams(socket, { ...params });
+    upgrade.setParams({ ...params });
     return chain(ctx);
   };
 }

@@ -1,8 +1,10 @@
+// The Router and RouterContext named here must be the ones the consumer's own code imports:
+// `npm run build` also writes this folder's declarations as .d.cts for CommonJS consumers
+// (scripts/require-types.mjs says why).
 import type { Router, RouterContext } from '@koa/router';
 import type Koa from 'koa';
 import type { DefaultContext, DefaultState, Middleware, Next, ParameterizedContext } from 'koa';
-import type { WebSocketPlugin } from '../../lib/server/plugin.js';
-import type { WebSocket } from '../../lib/websocket.js';
+import type { WebSocket, WebSocketPlugin } from '../../lib/server/index.js';
 
 declare module 'koa' {
   interface DefaultContext {

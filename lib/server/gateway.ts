@@ -1,10 +1,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { type WebSocket as Connection, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { encodeJsonAs, type JsonOptions, jsonMode } from '../json.js';
 import type { AcceptMessage } from '../messages.js';
 import { assertTopic } from '../topic-name.js';
-import { WebSocket } from '../websocket.js';
+import type { WebSocket } from '../websocket.js';
 import { checkHandshake, checkOrigin, isWebSocketUpgrade, type Refusal } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import {
@@ -17,6 +17,7 @@ import {
 import { type ResolvedOptions, resolveOptions, type WebSocketPluginOptions } from './options.js';
 import { PendingHandshakes } from './pending-handshakes.js';
 import { Topics, topicMessage } from './topics.js';
+import type { CompleteHandshake } from './upgrade-request.js';
 import { type TransportHost, WsTransport } from './ws-transport.js';
 
 /** Options of `sockets.attach(server, options)`. */
@@ -29,18 +30,36 @@ export interface AttachOptions {
   filter?: (req: IncomingMessage) => boolean;
 }
 
+/** An upgrade request a plugin took, as the adapters see it. */
+export interface Upgrade {
+  /** The socket, connecting until the handler accepts. */
+  readonly socket: WebSocket;
+  /** Whether the handshake is still open: neither accepted, answered nor released. */
+  readonly pending: boolean;
+  /** Whether the connection was accepted and is still open. */
+  readonly open: boolean;
+  /** Resolves once the handshake is over: accepted, answered, released, or the client left. */
+  answered(): Promise<void>;
+  /**
+   * Gives up the handshake without answering it, for a framework that answers the request
+   * itself (a later `accept()` rejects; shutdown and the handshake timeout leave it alone).
+   * Returns whether it was still pending.
+   */
+  release(): boolean;
+  /** Sets `socket.params` once the framework's router has matched. */
+  setParams(params: Record<string, string>): void;
+  /** Hands an error nobody else can answer (a handler's, after accepting) to `onError`. */
+  report(error: unknown): void;
+  /** Bytes of received messages the handler has not read yet (flow control). */
+  readonly queuedBytes: number;
+  /** Bytes handed to `ws` and not yet written to the network (flow control). */
+  readonly bufferedAmount: number;
+}
+
 /** The `upgrade`-event head and accept choices, carried on the request between the stages. */
 const kHead = Symbol('wsgate.head');
 const kAccept = Symbol('wsgate.accept');
 const kUpgrade = Symbol('wsgate.upgrade');
-
-/** An upgrade request a plugin took: its socket, and the plugin that owns it. */
-export interface Upgrade {
-  readonly socket: WebSocket;
-  readonly gateway: Gateway;
-  /** Its transport, so an adapter can `release()` a handshake the framework answers itself. */
-  readonly transport: WsTransport;
-}
 
 interface GatewayRequest extends IncomingMessage {
   [kHead]?: Buffer;
@@ -49,7 +68,7 @@ interface GatewayRequest extends IncomingMessage {
   [kUpgrade]?: Upgrade | null;
 }
 
-/** The socket a plugin opened for `req` (and that plugin), if it is an upgrade one took. */
+/** The upgrade a plugin took for `req` (with its socket), if it is one. */
 export function upgradeOf(req: IncomingMessage): Upgrade | undefined {
   return (req as GatewayRequest)[kUpgrade] ?? undefined;
 }
@@ -61,12 +80,14 @@ const EMPTY = Buffer.alloc(0);
  * `ws` server that completes handshakes, the registry of open sockets with its heartbeat, and
  * shutdown. Adapters call {@link open} for each request and run handlers with `runHandler`.
  */
-export class Gateway implements TransportHost {
-  readonly options: ResolvedOptions;
+export class Gateway {
   /** Accepted, still-open sockets. */
   readonly clients = new Set<WebSocket>();
+  readonly #options: ResolvedOptions;
   /** Who is on which topic, and the backplane. */
-  readonly topics: Topics;
+  readonly #topics: Topics;
+  /** What its transports may call: not part of the plugin's API. */
+  readonly #host: TransportHost;
   readonly #live = new Set<WsTransport>();
   readonly #pending: PendingHandshakes<WsTransport>;
   readonly #server: WebSocketServer;
@@ -75,8 +96,9 @@ export class Gateway implements TransportHost {
   #allClosed: (() => void) | undefined;
 
   constructor(options?: WebSocketPluginOptions) {
-    this.options = resolveOptions(options);
-    const { heartbeat, maxPayload, perMessageDeflate } = this.options;
+    const resolved = resolveOptions(options);
+    this.#options = resolved;
+    const { heartbeat, maxPayload, perMessageDeflate } = resolved;
     this.#server = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -92,15 +114,30 @@ export class Gateway implements TransportHost {
         for (const item of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${item}`);
       }
     });
-    this.#pending = new PendingHandshakes(this.options.handshakeTimeout);
-    this.topics = new Topics(this.options.pubsub, (error) => this.reportError(error));
+    this.#pending = new PendingHandshakes(resolved.handshakeTimeout);
+    this.#topics = new Topics(resolved.pubsub, (error) => this.#report(error));
     this.#heartbeat = heartbeat
       ? new Heartbeat(this.#live, heartbeat.interval, heartbeat.timeout)
       : undefined;
-  }
-
-  get closing(): boolean {
-    return this.#closing;
+    const complete: CompleteHandshake = (req, socket, head, accept, done) => {
+      const request = req as GatewayRequest;
+      request[kAccept] = accept;
+      this.#server.handleUpgrade(req, socket, head, done);
+      request[kAccept] = undefined;
+    };
+    const gateway = this;
+    this.#host = {
+      options: resolved,
+      topics: this.#topics,
+      get closing() {
+        return gateway.#closing;
+      },
+      complete,
+      opened: (transport) => this.#opened(transport),
+      closed: (transport) => this.#closed(transport),
+      forget: (transport) => this.#pending.delete(transport),
+      report: (error) => this.#report(error),
+    };
   }
 
   /**
@@ -125,21 +162,15 @@ export class Gateway implements TransportHost {
       takeover = takeoverOf(req, res);
     } catch (error) {
       // Node is not as the request path needs it: refuse before any middleware runs, loudly.
-      this.reportError(error);
+      this.#report(error);
       refuseUntakeable(res);
       return null;
     }
-    const transport = new WsTransport(this, req, res, request[kHead] ?? EMPTY, takeover);
-    const socket = new WebSocket(transport, {
-      url,
-      headers: req.headers,
-      secure: 'encrypted' in req.socket && req.socket.encrypted === true,
-    });
-    transport.socket = socket;
+    const head = request[kHead] ?? EMPTY;
+    const transport = new WsTransport(this.#host, { req, res, head, takeover, url });
     this.#pending.add(transport);
-    const upgrade: Upgrade = { socket, gateway: this, transport };
-    request[kUpgrade] = upgrade;
-    return upgrade;
+    request[kUpgrade] = transport;
+    return transport;
   }
 
   /**
@@ -174,7 +205,7 @@ export class Gateway implements TransportHost {
     });
     return allClosed.then(() => {
       this.#heartbeat?.stop();
-      return this.topics.close();
+      return this.#topics.close();
     });
   }
 
@@ -184,7 +215,7 @@ export class Gateway implements TransportHost {
    */
   async publish(topic: string, data: string | Uint8Array): Promise<void> {
     assertTopic(topic);
-    await this.topics.publish(topic, topicMessage(data));
+    await this.#topics.publish(topic, topicMessage(data));
   }
 
   /** As {@link publish}, with `value` serialised as `sendJson` does. */
@@ -193,36 +224,23 @@ export class Gateway implements TransportHost {
     await this.publish(topic, encodeJsonAs(value, jsonMode(options)));
   }
 
-  /** Hands an error nobody else can answer (a handler's after accepting, say) to `options.onError`. */
-  reportError(error: unknown): void {
+  /** Hands an error nobody else can answer to `options.onError`. */
+  #report(error: unknown): void {
     try {
-      this.options.onError(error);
+      this.#options.onError(error);
     } catch (failure) {
       console.error('wsgate: options.onError threw:', failure);
     }
   }
 
-  handshake(
-    req: IncomingMessage,
-    socket: Socket,
-    head: Buffer,
-    accept: AcceptMessage,
-    done: (connection: Connection) => void,
-  ): void {
-    const request = req as GatewayRequest;
-    request[kAccept] = accept;
-    this.#server.handleUpgrade(req, socket, head, done);
-    request[kAccept] = undefined;
-  }
-
-  opened(transport: WsTransport): void {
+  #opened(transport: WsTransport): void {
     this.#pending.delete(transport);
     this.#live.add(transport);
     this.clients.add(transport.socket);
     this.#heartbeat?.wake();
   }
 
-  closed(transport: WsTransport): void {
+  #closed(transport: WsTransport): void {
     this.#live.delete(transport);
     this.clients.delete(transport.socket);
     if (this.#live.size === 0) {
@@ -232,13 +250,8 @@ export class Gateway implements TransportHost {
     }
   }
 
-  /** The transport ended before it was accepted (refused, or the client left). */
-  forget(transport: WsTransport): void {
-    this.#pending.delete(transport);
-  }
-
   #check(req: IncomingMessage): Refusal | undefined {
     if (this.#closing) return { status: 503, body: 'The server is shutting down' };
-    return checkHandshake(req) ?? checkOrigin(req, this.options);
+    return checkHandshake(req) ?? checkOrigin(req, this.#options);
   }
 }

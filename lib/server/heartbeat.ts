@@ -1,8 +1,9 @@
 /** A connection the heartbeat watches. */
 export interface HeartbeatMember {
   /** When the unanswered ping was sent (`performance.now()`), 0 when none is outstanding. */
-  pingSentAt: number;
-  ping(): void;
+  readonly pingSentAt: number;
+  /** Sends a ping at `now`; `pingSentAt` is `now` until the pong. */
+  ping(now: number): void;
   /** Drops a connection that did not answer in time. */
   terminate(): void;
 }
@@ -53,8 +54,7 @@ export class Heartbeat {
     let pinged = false;
     for (const member of this.#members) {
       if (member.pingSentAt === 0) {
-        member.pingSentAt = now;
-        member.ping();
+        member.ping(now);
         pinged = true;
       }
     }

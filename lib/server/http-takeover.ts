@@ -164,6 +164,45 @@ export function takeoverOf(req: IncomingMessage, res: ServerResponse): ServerTak
   return new ServerTakeover(socket, parser, listeners, finish);
 }
 
+const kWatcher = Symbol('wsgate.responseWatcher');
+const kWriteHead = Symbol('wsgate.writeHead');
+
+/** Who is told when someone else starts answering an upgrade request. */
+export interface ResponseWatcher {
+  release(): unknown;
+}
+
+type WatchedResponse = ServerResponse & {
+  [kWatcher]?: ResponseWatcher;
+  [kWriteHead]?: ServerResponse['writeHead'];
+};
+
+/**
+ * Whoever starts writing the HTTP response to an upgrade request (middleware refusing it, the
+ * framework's 404 or error handler) answers the handshake: `watcher.release()` runs first, so
+ * the handshake timeout or a shutdown cannot write a second response over it. `writeHead` is
+ * where every response starts (Node calls it for implicit headers too); the hook wraps whatever
+ * `writeHead` the response has, as `on-headers` does. No public event fires before the head.
+ */
+export function watchResponse(res: ServerResponse, watcher: ResponseWatcher): void {
+  const watched = res as WatchedResponse;
+  watched[kWatcher] = watcher;
+  watched[kWriteHead] = res.writeHead;
+  watched.writeHead = watchedWriteHead as ServerResponse['writeHead'];
+}
+
+/** Stops telling the watcher (the handshake was accepted: nothing more is written). */
+export function unwatchResponse(res: ServerResponse): void {
+  (res as WatchedResponse)[kWatcher] = undefined;
+}
+
+// Shared by every watched response (no closure per handshake).
+function watchedWriteHead(this: WatchedResponse, ...args: unknown[]): ServerResponse {
+  this[kWatcher]?.release();
+  this[kWatcher] = undefined;
+  return (this[kWriteHead] as (...args: unknown[]) => ServerResponse).apply(this, args);
+}
+
 /** Closes a socket once what was written to it is flushed. */
 function endSoon(socket: Socket): void {
   if (socket.destroyed) return;

@@ -5,11 +5,15 @@ import type { ClientMessage } from '../messages.js';
  * transport can stop reading from a client that outpaces its handler (flow control).
  */
 export class InboundQueue {
-  /** Bytes of queued data messages. */
-  bytes = 0;
+  #bytes = 0;
   #items: ClientMessage[] = [];
   #sizes: number[] = [];
   #head = 0;
+
+  /** Bytes of queued data messages. */
+  get bytes(): number {
+    return this.#bytes;
+  }
 
   get length(): number {
     return this.#items.length - this.#head;
@@ -18,7 +22,7 @@ export class InboundQueue {
   push(message: ClientMessage, size: number): void {
     this.#items.push(message);
     this.#sizes.push(size);
-    this.bytes += size;
+    this.#bytes += size;
   }
 
   /** The oldest message, or undefined when empty. */
@@ -26,7 +30,7 @@ export class InboundQueue {
     const head = this.#head;
     if (head === this.#items.length) return undefined;
     const message = this.#items[head] as ClientMessage;
-    this.bytes -= this.#sizes[head] as number;
+    this.#bytes -= this.#sizes[head] as number;
     // Advance a head index instead of Array#shift (O(n) on long queues); compact when drained.
     if (head + 1 === this.#items.length) {
       this.#items.length = 0;

@@ -1,7 +1,9 @@
 /**
- * What the framework adapters share: everything between an upgrade request and a running
- * handler. Nothing here knows Express or Koa.
+ * What the framework adapters share, and the only module of `lib/` they import: everything
+ * between an upgrade request and a running handler. Nothing here knows Express or Koa.
  */
+export { WebSocketState } from '../state.js';
+export type { WebSocket } from '../websocket.js';
 export { type AttachOptions, Gateway, type Upgrade, upgradeOf } from './gateway.js';
 export { isWebSocketUpgrade } from './handshake.js';
 export { NodeInternalsError } from './http-takeover.js';

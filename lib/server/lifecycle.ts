@@ -2,6 +2,13 @@ import { WebSocketDisconnect } from '../errors.js';
 import { WebSocketState } from '../state.js';
 import type { Upgrade } from './gateway.js';
 
+/**
+ * The innermost `runHandler` running on each upgrade: it owns closing the connection (Koa: the
+ * plugin runs the middleware chain under one, a route runs its handler under another; the chain
+ * settles at the handshake, the handler later).
+ */
+const owners = new WeakMap<Upgrade, symbol>();
+
 /** What to do when a handler settles without accepting or refusing. */
 export type Unanswered =
   /** Refuse with HTTP 403 (a route's handler returned without accepting). */
@@ -25,11 +32,8 @@ export function runHandler(
   handler: () => unknown,
   unanswered: Unanswered = 'refuse',
 ): Promise<void> {
-  // The innermost call owns the connection's end (Koa: the plugin runs the middleware chain under
-  // one, a route runs its handler under another; the chain settles at the handshake, the handler
-  // later).
   const owner = Symbol('wsgate.runHandler');
-  upgrade.transport.owner = owner;
+  owners.set(upgrade, owner);
   let result: unknown;
   try {
     result = handler();
@@ -37,7 +41,7 @@ export function runHandler(
     result = Promise.reject(error);
   }
   const settled = settle(upgrade, owner, result, unanswered);
-  return Promise.race([settled, upgrade.transport.answered()]);
+  return Promise.race([settled, upgrade.answered()]);
 }
 
 async function settle(
@@ -46,7 +50,7 @@ async function settle(
   result: unknown,
   unanswered: Unanswered,
 ): Promise<void> {
-  const { gateway, socket, transport } = upgrade;
+  const { socket } = upgrade;
   try {
     await result;
   } catch (error) {
@@ -54,10 +58,10 @@ async function settle(
       // The framework answers it (500), unless someone answered the request already. Koa
       // answers nothing for a nullish error (the handshake would hang) and Express takes a
       // falsy one for no error (404): give them an Error.
-      if (transport.pending) {
+      if (upgrade.pending) {
         throw error || new Error(`wsgate: the WebSocket handler threw ${String(error)}`);
       }
-      gateway.reportError(error);
+      upgrade.report(error);
       return;
     }
     // A normal end when it is this socket's connection that is gone (or closing); another
@@ -66,18 +70,18 @@ async function settle(
       error instanceof WebSocketDisconnect &&
       (socket.applicationState !== WebSocketState.CONNECTED ||
         socket.clientState !== WebSocketState.CONNECTED ||
-        !gateway.clients.has(socket))
+        !upgrade.open)
     ) {
       return;
     }
     if (socket.applicationState === WebSocketState.CONNECTED) {
       await socket.close(1011).catch(() => {});
     }
-    gateway.reportError(error);
+    upgrade.report(error);
     return;
   }
   // A nested call runs the handler: it closes the socket when the handler returns.
-  if (transport.owner !== owner) return;
+  if (owners.get(upgrade) !== owner) return;
   if (socket.applicationState === WebSocketState.CONNECTED) {
     await socket.close(1000).catch(() => {});
   } else if (socket.applicationState === WebSocketState.CONNECTING && unanswered === 'refuse') {
