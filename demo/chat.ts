@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { PubSubFactory, WebSocket, WebSocketPlugin } from 'wsgate';
 import { redisPubSub } from 'wsgate/redis';
-import { Presence } from './presence.js';
 
 export type Backend = 'express' | 'koa';
 
@@ -40,32 +39,53 @@ export interface ChatOptions {
   redisUrl?: string | undefined;
 }
 
+/** A room's topic: its messages, and its presence (who is in it, in every process). */
+function topicOf(room: string): string {
+  return `room:${room}`;
+}
+
+/** The names in a room, from `sockets.presence()`: one key per name, however many tabs. */
+function namesIn(presence: Record<string, unknown[]>): string[] {
+  return Object.keys(presence).sort((a, b) => a.localeCompare(b));
+}
+
 export class Chat {
   readonly backend: Backend;
   /** The `pubsub` option for `websocket()`: Redis when configured, else wsgate's in-process default. */
   readonly pubsub: PubSubFactory | undefined;
-  readonly #presence: Presence;
+  #sockets: WebSocketPlugin | undefined;
 
-  static async create(options: ChatOptions): Promise<Chat> {
-    const backplane = options.redisUrl ? redisPubSub({ url: options.redisUrl }) : undefined;
-    const presence = await Presence.create(
-      options.redisUrl ? redisPubSub({ url: options.redisUrl, prefix: 'wsgate-demo:' }) : undefined,
-    );
-    return new Chat(options.backend, backplane, presence);
+  constructor(options: ChatOptions) {
+    this.backend = options.backend;
+    this.pubsub = options.redisUrl ? redisPubSub({ url: options.redisUrl }) : undefined;
   }
 
-  private constructor(backend: Backend, pubsub: PubSubFactory | undefined, presence: Presence) {
-    this.backend = backend;
-    this.pubsub = pubsub;
-    this.#presence = presence;
+  /**
+   * Serves the chat through `sockets` (the plugin made with {@link pubsub}): every presence
+   * change in a room, from any process, is pushed to the room's sockets in this one.
+   */
+  use(sockets: WebSocketPlugin): void {
+    this.#sockets = sockets;
+    sockets.onPresence(({ topic }) => {
+      this.#pushPresence(sockets, topic).catch(() => {});
+    });
   }
 
   /** What `GET /api/rooms` answers: the rooms to list, with how many people are in each. */
-  rooms(): { backend: Backend; shared: boolean; rooms: { room: string; count: number }[] } {
+  async rooms(): Promise<{
+    backend: Backend;
+    shared: boolean;
+    rooms: { room: string; count: number }[];
+  }> {
+    const sockets = this.#sockets;
+    const counts = ROOMS.map(async (room) => ({
+      room,
+      count: sockets ? namesIn(await sockets.presence(topicOf(room))).length : 0,
+    }));
     return {
       backend: this.backend,
       shared: this.pubsub !== undefined,
-      rooms: this.#presence.counts(ROOMS),
+      rooms: await Promise.all(counts),
     };
   }
 
@@ -76,7 +96,7 @@ export class Chat {
     room: string,
     name: string,
   ): Promise<void> {
-    const topic = `room:${room}`;
+    const topic = topicOf(room);
     const id = randomUUID();
     await socket.accept();
     await socket.sendJson({
@@ -88,7 +108,8 @@ export class Chat {
       backend: this.backend,
     });
     await socket.subscribe(topic); // resolves once messages to the room (from any process) arrive here
-    const leave = this.#presence.join(room, socket, name);
+    // Everyone in the room hears of it (onPresence in `use`); it leaves when the socket does.
+    await socket.track(topic, name, { id });
     try {
       await socket.publishJson(topic, { type: 'join', name, at: Date.now() }); // everyone but me
       for await (const message of socket.iterJson()) {
@@ -112,13 +133,20 @@ export class Chat {
       if (!(error instanceof SyntaxError)) throw error;
       await socket.close(1003, 'Messages are JSON');
     } finally {
-      leave();
       await sockets.publishJson(topic, { type: 'leave', name, at: Date.now() }).catch(() => {});
     }
   }
 
-  close(): Promise<void> {
-    return this.#presence.close();
+  /** Sends a room's presence to this process's sockets in it (never waits for one). */
+  async #pushPresence(sockets: WebSocketPlugin, topic: string): Promise<void> {
+    const names = namesIn(await sockets.presence(topic));
+    const message = {
+      type: 'presence',
+      room: topic.slice('room:'.length),
+      count: names.length,
+      names,
+    };
+    for (const socket of sockets.subscribers(topic)) socket.sendJson(message).catch(() => {});
   }
 }
 

@@ -29,6 +29,7 @@ function requireName(req: Request, res: Response, next: NextFunction): void {
 export function expressApp(chat: Chat) {
   const app = express();
   const sockets = websocket({ pubsub: chat.pubsub });
+  chat.use(sockets);
   app.use(sockets);
 
   app.websocket('/rooms/:room', requireName, (socket, req) =>
@@ -40,8 +41,8 @@ export function expressApp(chat: Chat) {
     res.json({ ok: true });
   });
 
-  app.get('/api/rooms', (_req, res) => {
-    res.json(chat.rooms());
+  app.get('/api/rooms', async (_req, res) => {
+    res.json(await chat.rooms());
   });
   app.use((req, res, next) => {
     const file = req.method === 'GET' ? page(req.path) : undefined;

@@ -30,6 +30,7 @@ async function requireName(
 export function koaApp(chat: Chat) {
   const app = new Koa();
   const sockets = websocket({ pubsub: chat.pubsub });
+  chat.use(sockets);
   app.use(sockets);
 
   const router = withWebSocket(new Router<State>());
@@ -41,8 +42,8 @@ export function koaApp(chat: Chat) {
   router.get('/rooms/:room', requireName, (ctx) => {
     ctx.body = { ok: true };
   });
-  router.get('/api/rooms', (ctx) => {
-    ctx.body = chat.rooms();
+  router.get('/api/rooms', async (ctx) => {
+    ctx.body = await chat.rooms();
   });
   app.use(router.routes());
 

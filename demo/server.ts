@@ -28,7 +28,7 @@ export interface Demo {
 }
 
 export async function start(options: StartOptions = {}): Promise<Demo> {
-  const chat = await Chat.create({
+  const chat = new Chat({
     backend: options.koa ? 'koa' : 'express',
     redisUrl: options.redisUrl ?? process.env.REDIS_URL,
   });
@@ -59,7 +59,6 @@ export async function start(options: StartOptions = {}): Promise<Demo> {
       await sockets.close(1001, 'Server shutting down');
       server.closeAllConnections();
       await closed;
-      await chat.close();
     },
   };
 }

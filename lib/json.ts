@@ -39,3 +39,15 @@ export function encodeJsonAs(value: unknown, mode: JsonMode): string | Buffer {
   const text = encodeJson(value);
   return mode === 'text' ? text : Buffer.from(text);
 }
+
+/** Serialises a presence meta, rejecting with `TypeError` what JSON cannot represent, at any depth. */
+export function encodeMeta(meta: unknown): string {
+  const text = JSON.stringify(meta, (_name, value: unknown) => {
+    if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
+      throw new TypeError(`A presence meta cannot hold a ${typeof value}`);
+    }
+    return value;
+  });
+  if (typeof text !== 'string') throw new TypeError(`Cannot encode ${typeof meta} as JSON`);
+  return text;
+}

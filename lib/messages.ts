@@ -87,4 +87,8 @@ export interface Transport {
   unsubscribe?(topic: string): Promise<void>;
   /** Publishes to every connection on the topic except this one. */
   publish?(topic: string, data: string | Uint8Array): Promise<void>;
+  /** Adds or replaces this connection's presence entry on a topic (`meta` is JSON text). */
+  track?(topic: string, key: string, meta: string): Promise<void>;
+  /** Removes this connection's presence entry on a topic. */
+  untrack?(topic: string): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { type IncomingHttpHeaders, validateHeaderName, validateHeaderValue } from 'node:http';
 import { assertCloseFrame } from './close-code.js';
 import { WebSocketDisconnect, WebSocketStateError } from './errors.js';
-import { decodeJson, encodeJsonAs, type JsonOptions, jsonMode } from './json.js';
+import { decodeJson, encodeJsonAs, encodeMeta, type JsonOptions, jsonMode } from './json.js';
 import type {
   AcceptMessage,
   AppMessage,
@@ -318,6 +318,44 @@ export class WebSocket {
     const transport = this.#topicTransport();
     assertTopic(topic);
     await transport.publish(topic, encodeJsonAs(value, jsonMode(options)));
+  }
+
+  /**
+   * Adds this socket's presence entry on `topic`: `key` (usually a user id; one user with three
+   * tabs is one key with three entries) and `meta` (stored as JSON). Tracking the topic again
+   * replaces the entry. Resolves when `sockets.presence(topic)` shows it in every process; the
+   * entry leaves when the socket disconnects. Needs an accepted socket; an empty key or a meta
+   * JSON cannot represent throws `TypeError`, a client that left `WebSocketDisconnect`.
+   */
+  async track(topic: string, key: string, meta: unknown = null): Promise<void> {
+    const transport = this.#presenceTransport();
+    assertTopic(topic);
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new TypeError('A presence key must be a non-empty string');
+    }
+    const json = encodeMeta(meta);
+    if (this.#applicationState !== CONNECTED) {
+      throw new WebSocketStateError('Cannot track before accept() or after close()');
+    }
+    if (this.#clientState === DISCONNECTED) {
+      throw new WebSocketDisconnect(1006, 'The client has disconnected');
+    }
+    await transport.track(topic, key, json);
+  }
+
+  /** Removes this socket's presence entry on `topic` (harmless if there is none). */
+  async untrack(topic: string): Promise<void> {
+    const transport = this.#presenceTransport();
+    assertTopic(topic);
+    await transport.untrack(topic);
+  }
+
+  #presenceTransport(): Required<Pick<Transport, 'track' | 'untrack'>> {
+    const { track, untrack } = this.#transport;
+    if (!track || !untrack) {
+      throw new TypeError('This connection has no presence (its transport has no track/untrack)');
+    }
+    return this.#transport as Required<Pick<Transport, 'track' | 'untrack'>>;
   }
 
   #topicTransport(): Required<Transport> {

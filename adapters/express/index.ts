@@ -16,6 +16,8 @@ export type {
   AttachOptions,
   HeartbeatOptions,
   OriginPolicy,
+  PresenceDiff,
+  PresenceListener,
   WebSocket,
   WebSocketPlugin,
   WebSocketPluginOptions,

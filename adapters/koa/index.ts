@@ -44,6 +44,8 @@ export type {
   AttachOptions,
   HeartbeatOptions,
   OriginPolicy,
+  PresenceDiff,
+  PresenceListener,
   WebSocket,
   WebSocketPlugin,
   WebSocketPluginOptions,

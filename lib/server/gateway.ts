@@ -16,6 +16,7 @@ import {
 } from './http-takeover.js';
 import { type ResolvedOptions, resolveOptions, type WebSocketPluginOptions } from './options.js';
 import { PendingHandshakes } from './pending-handshakes.js';
+import { Presence, type PresenceListener } from './presence.js';
 import { Topics, topicMessage } from './topics.js';
 import type { CompleteHandshake } from './upgrade-request.js';
 import { type TransportHost, WsTransport } from './ws-transport.js';
@@ -86,6 +87,7 @@ export class Gateway {
   readonly #options: ResolvedOptions;
   /** Who is on which topic, and the backplane. */
   readonly #topics: Topics;
+  readonly #presence: Presence;
   /** What its transports may call: not part of the plugin's API. */
   readonly #host: TransportHost;
   readonly #live = new Set<WsTransport>();
@@ -115,7 +117,17 @@ export class Gateway {
       }
     });
     this.#pending = new PendingHandshakes(resolved.handshakeTimeout);
-    this.#topics = new Topics(resolved.pubsub, (error) => this.#report(error));
+    this.#topics = new Topics(
+      resolved.pubsub,
+      (error) => this.#report(error),
+      (topic) => this.#presence.subscriptionChanged(topic),
+    );
+    const timeout = resolved.presenceTimeout;
+    this.#presence = new Presence(
+      (host) => this.#topics.presenceStore(host, { timeout }),
+      (topic) => this.#topics.has(topic),
+      (error) => this.#report(error),
+    );
     this.#heartbeat = heartbeat
       ? new Heartbeat(this.#live, heartbeat.interval, heartbeat.timeout)
       : undefined;
@@ -129,6 +141,7 @@ export class Gateway {
     this.#host = {
       options: resolved,
       topics: this.#topics,
+      presence: this.#presence,
       get closing() {
         return gateway.#closing;
       },
@@ -203,10 +216,32 @@ export class Gateway {
       if (this.#live.size === 0) resolve();
       else this.#allClosed = resolve;
     });
-    return allClosed.then(() => {
+    return allClosed.then(async () => {
       this.#heartbeat?.stop();
-      return this.#topics.close();
+      // Entries leave (the other processes see it) before the backplane goes.
+      await this.#presence.close();
+      await this.#topics.close();
     });
+  }
+
+  /** Every key on `topic`, in every process, with the metas of its entries in join order. */
+  presence(topic: string): Promise<Record<string, unknown[]>> {
+    assertTopic(topic);
+    return this.#presence.list(topic);
+  }
+
+  /**
+   * Calls `listener({ topic, joins, leaves })` once per presence change on a topic this process
+   * has subscribers or entries on; returns the function that removes it.
+   */
+  onPresence(listener: PresenceListener): () => void {
+    return this.#presence.listen(listener);
+  }
+
+  /** This process's sockets subscribed to `topic`. */
+  subscribers(topic: string): ReadonlySet<WebSocket> {
+    assertTopic(topic);
+    return this.#topics.subscribers(topic);
   }
 
   /**

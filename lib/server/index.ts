@@ -11,6 +11,15 @@ export { runHandler, type Unanswered } from './lifecycle.js';
 export type { HeartbeatOptions, OriginPolicy, WebSocketPluginOptions } from './options.js';
 export { asPlugin, type WebSocketPlugin } from './plugin.js';
 export {
+  localPresence,
+  type PresenceChange,
+  type PresenceDiff,
+  type PresenceEntry,
+  type PresenceHost,
+  type PresenceListener,
+  type PresenceStore,
+} from './presence.js';
+export {
   inProcessPubSub,
   type PubSub,
   type PubSubFactory,

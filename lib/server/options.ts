@@ -47,6 +47,11 @@ export interface WebSocketPluginOptions {
    * Default: stderr.
    */
   onError?: (error: unknown) => void;
+  /**
+   * How long a process's presence entries outlive its last sign of life, in ms, when it dies
+   * without removing them (default 15 000). Only a cross-process backplane uses it.
+   */
+  presenceTimeout?: number;
 }
 
 /** {@link WebSocketPluginOptions} with every default filled in. */
@@ -61,6 +66,7 @@ export interface ResolvedOptions {
   pubsub: PubSubFactory;
   handshakeTimeout: number | false;
   onError: (error: unknown) => void;
+  presenceTimeout: number;
 }
 
 const MiB = 1024 * 1024;
@@ -110,5 +116,6 @@ export function resolveOptions(options: WebSocketPluginOptions = {}): ResolvedOp
         ? false
         : millis('handshakeTimeout', options.handshakeTimeout, 10_000),
     onError,
+    presenceTimeout: millis('presenceTimeout', options.presenceTimeout, 15_000),
   };
 }

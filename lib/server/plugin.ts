@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { JsonOptions } from '../json.js';
 import type { WebSocket } from '../websocket.js';
 import type { AttachOptions, Gateway } from './gateway.js';
+import type { PresenceListener } from './presence.js';
 
 /** What `websocket(options)` returns in every adapter, besides being the framework's middleware. */
 export interface WebSocketPlugin {
@@ -25,6 +26,19 @@ export interface WebSocketPlugin {
   publish(topic: string, data: string | Uint8Array): Promise<void>;
   /** As {@link publish}, with `value` serialised as `sendJson` does (`TypeError` if it cannot be). */
   publishJson(topic: string, value: unknown, options?: JsonOptions): Promise<void>;
+  /**
+   * Who is on `topic`, in every process sharing the backplane: each key with the metas of its
+   * entries (`socket.track(topic, key, meta)`) in join order; nobody: `{}`.
+   */
+  presence(topic: string): Promise<Record<string, unknown[]>>;
+  /**
+   * Calls `listener({ topic, joins, leaves })` (each like {@link presence}) once per change on a
+   * topic this process has subscribers or entries on, after `presence(topic)` reflects it.
+   * Returns the function that removes the listener.
+   */
+  onPresence(listener: PresenceListener): () => void;
+  /** This process's sockets subscribed to `topic`. */
+  subscribers(topic: string): ReadonlySet<WebSocket>;
 }
 
 /** Gives an adapter's middleware function the plugin's public surface. */
@@ -35,6 +49,9 @@ export function asPlugin<M extends object>(middleware: M, gateway: Gateway): M &
     attach: (server, options) => gateway.attach(server, options),
     publish: (topic, data) => gateway.publish(topic, data),
     publishJson: (topic, value, options) => gateway.publishJson(topic, value, options),
+    presence: (topic) => gateway.presence(topic),
+    onPresence: (listener) => gateway.onPresence(listener),
+    subscribers: (topic) => gateway.subscribers(topic),
   };
   return Object.assign(middleware, plugin);
 }

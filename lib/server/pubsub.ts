@@ -1,3 +1,5 @@
+import { localPresence, type PresenceHost, type PresenceStore } from './presence.js';
+
 /** One published message as it travels through a backplane. */
 export interface TopicMessage {
   /** The payload: UTF-8 text when `binary` is false. */
@@ -28,6 +30,13 @@ export interface PubSub {
   publish(topic: string, message: TopicMessage): Promise<void>;
   /** Releases connections; called by `sockets.close()`. */
   close(): Promise<void>;
+  /**
+   * The presence store that shares this backplane's processes (and may share its connections),
+   * made once per plugin instance. `timeout` is the `presenceTimeout` option: how long a dead
+   * process's entries may outlive its last sign of life. A backplane without it gives presence
+   * within each process only.
+   */
+  presence?(host: PresenceHost, options: { readonly timeout: number }): PresenceStore;
 }
 
 /** The `pubsub` option: makes the backplane of one plugin instance. */
@@ -43,5 +52,6 @@ export function inProcessPubSub(): PubSubFactory {
       return Promise.resolve();
     },
     close: () => Promise.resolve(),
+    presence: localPresence,
   });
 }

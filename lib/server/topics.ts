@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { WebSocket } from '../websocket.js';
+import { localPresence, type PresenceHost, type PresenceStore } from './presence.js';
 import type { PubSub, PubSubFactory, PubSubHost, TopicMessage } from './pubsub.js';
 
 /** A connection that can be on topics. */
@@ -7,6 +9,8 @@ export interface TopicMember {
   readonly topics: Set<string>;
   /** A process-unique id, so a publisher can skip itself across processes. */
   readonly memberId: string;
+  /** The application's side of the connection. */
+  readonly socket: WebSocket;
   /** Queues one published message on the connection (never waits). */
   deliverPublished(message: TopicMessage): void;
 }
@@ -32,11 +36,18 @@ export class Topics implements PubSubHost {
   readonly #joining = new Map<string, Promise<void>>();
   readonly #backplane: PubSub;
   readonly #onError: (error: unknown) => void;
+  /** Told when a topic gains its first local member or loses its last. */
+  readonly #onMembership: (topic: string) => void;
   readonly #idPrefix = randomBytes(6).toString('base64url');
   #nextId = 0;
 
-  constructor(factory: PubSubFactory, onError: (error: unknown) => void) {
+  constructor(
+    factory: PubSubFactory,
+    onError: (error: unknown) => void,
+    onMembership: (topic: string) => void,
+  ) {
     this.#onError = onError;
+    this.#onMembership = onMembership;
     this.#backplane = factory(this);
   }
 
@@ -51,6 +62,7 @@ export class Topics implements PubSubHost {
     if (members === undefined) {
       members = new Set();
       this.#members.set(topic, members);
+      this.#onMembership(topic);
       const joining = this.#backplane.subscribe(topic);
       this.#joining.set(topic, joining);
       joining.then(
@@ -79,6 +91,23 @@ export class Topics implements PubSubHost {
     for (const topic of member.topics) {
       this.#remove(member, topic).catch(this.#onError);
     }
+  }
+
+  /** Whether `topic` has local members. */
+  has(topic: string): boolean {
+    return this.#members.has(topic);
+  }
+
+  /** This process's sockets on `topic`. */
+  subscribers(topic: string): ReadonlySet<WebSocket> {
+    const sockets = new Set<WebSocket>();
+    for (const member of this.#members.get(topic) ?? []) sockets.add(member.socket);
+    return sockets;
+  }
+
+  /** The backplane's presence store, or one for this process alone. */
+  presenceStore(host: PresenceHost, options: { readonly timeout: number }): PresenceStore {
+    return this.#backplane.presence?.(host, options) ?? localPresence(host);
   }
 
   /** Hands a message for `topic` to the backplane. */
@@ -110,6 +139,7 @@ export class Topics implements PubSubHost {
       return Promise.resolve();
     }
     this.#members.delete(topic);
+    this.#onMembership(topic);
     return this.#backplane.unsubscribe(topic);
   }
 }

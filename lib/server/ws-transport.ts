@@ -12,15 +12,21 @@ import type { ServerTakeover } from './http-takeover.js';
 import { InboundQueue } from './inbound-queue.js';
 import type { ResolvedOptions } from './options.js';
 import type { PendingHandshake } from './pending-handshakes.js';
+import type { Presence, PresenceMember } from './presence.js';
 import type { TopicMessage } from './pubsub.js';
 import { type TopicMember, type Topics, topicMessage } from './topics.js';
-import { type CompleteHandshake, UpgradeRequest, type UpgradeRequestOwner } from './upgrade-request.js';
+import {
+  type CompleteHandshake,
+  UpgradeRequest,
+  type UpgradeRequestOwner,
+} from './upgrade-request.js';
 import { corkForTurn } from './write-coalescing.js';
 
 /** What a transport needs from the plugin instance that created it (not the plugin's API). */
 export interface TransportHost {
   readonly options: ResolvedOptions;
   readonly topics: Topics;
+  readonly presence: Presence;
   /** True once the plugin is shutting down: handshakes are then refused with 503. */
   readonly closing: boolean;
   readonly complete: CompleteHandshake;
@@ -67,7 +73,9 @@ function gone(reason: string): Promise<never> {
  * above `sendBuffer`), delivers published messages and answers the heartbeat. To the adapters it
  * is an {@link Upgrade}; nothing else of it is theirs.
  */
-export class WsTransport implements Upgrade, HeartbeatMember, TopicMember, PendingHandshake {
+export class WsTransport
+  implements Upgrade, HeartbeatMember, TopicMember, PresenceMember, PendingHandshake
+{
   /** The application's side of this connection. */
   readonly socket: WebSocket;
   readonly #host: TransportHost;
@@ -252,6 +260,17 @@ export class WsTransport implements Upgrade, HeartbeatMember, TopicMember, Pendi
     return this.#host.topics.publish(topic, topicMessage(data, this.memberId));
   }
 
+  // Presence.
+
+  track(topic: string, key: string, meta: string): Promise<void> {
+    if (this.#ended) return gone('The connection is closed');
+    return this.#host.presence.track(this, topic, key, meta);
+  }
+
+  untrack(topic: string): Promise<void> {
+    return this.#host.presence.untrack(this, topic);
+  }
+
   deliverPublished(message: TopicMessage): void {
     const connection = this.#connection;
     if (connection === undefined || connection.readyState !== Connection.OPEN) return;
@@ -337,6 +356,7 @@ export class WsTransport implements Upgrade, HeartbeatMember, TopicMember, Pendi
     if (this.#ended) return;
     this.#ended = true;
     this.#leaveTopics();
+    this.#host.presence.leaveAll(this);
     if (this.#connection) this.#host.closed(this);
     this.#deliver({ type: 'disconnect', code, reason }, 0);
   }
