@@ -62,6 +62,16 @@ function transportOf(connection: Connection): WsTransport {
   return (connection as TaggedConnection)[kTransport];
 }
 
+type Listener<A extends unknown[]> = (this: Connection, ...args: A) => void;
+
+// `ws` listeners shared by every connection (no closure per connection): `this` is the
+// connection, tagged with its transport. Set in WsTransport's static block, to reach its
+// private state.
+let onMessage: Listener<[data: Buffer, isBinary: boolean]>;
+let onClose: Listener<[code: number, reason: Buffer]>;
+let onError: Listener<[error: Error]>;
+let onPong: Listener<[]>;
+
 function gone(reason: string): Promise<never> {
   return Promise.reject(new WebSocketDisconnect(1006, reason));
 }
@@ -114,29 +124,25 @@ export class WsTransport
     });
   }
 
-  // `ws` listeners shared by every connection (no closure per connection): `this` is the
-  // connection, tagged with its transport.
-
-  static #onMessage(this: Connection, data: Buffer, isBinary: boolean): void {
-    transportOf(this).#deliver(
-      isBinary ? { type: 'receive', bytes: data } : { type: 'receive', text: data.toString() },
-      data.length,
-    );
-  }
-
-  static #onClose(this: Connection, code: number, reason: Buffer): void {
-    const transport = transportOf(this);
-    transport.#end(code === 1006 ? (transport.#violation ?? code) : code, reason.toString());
-  }
-
-  /** Errors (protocol violations, oversized messages, resets) are followed by `close`. */
-  static #onError(this: Connection, error: Error): void {
-    const transport = transportOf(this);
-    transport.#violation ??= protocolCloseCode(error);
-  }
-
-  static #onPong(this: Connection): void {
-    transportOf(this).#pingSentAt = 0;
+  static {
+    onMessage = function (this: Connection, data: Buffer, isBinary: boolean): void {
+      transportOf(this).#deliver(
+        isBinary ? { type: 'receive', bytes: data } : { type: 'receive', text: data.toString() },
+        data.length,
+      );
+    };
+    onClose = function (this: Connection, code: number, reason: Buffer): void {
+      const transport = transportOf(this);
+      transport.#end(code === 1006 ? (transport.#violation ?? code) : code, reason.toString());
+    };
+    // Errors (protocol violations, oversized messages, resets) are followed by 'close'.
+    onError = function (this: Connection, error: Error): void {
+      const transport = transportOf(this);
+      transport.#violation ??= protocolCloseCode(error);
+    };
+    onPong = function (this: Connection): void {
+      transportOf(this).#pingSentAt = 0;
+    };
   }
 
   // The Upgrade the adapters see.
@@ -329,10 +335,10 @@ export class WsTransport
   #open(connection: Connection): void {
     (connection as TaggedConnection)[kTransport] = this;
     this.#connection = connection;
-    connection.on('message', WsTransport.#onMessage);
-    connection.on('close', WsTransport.#onClose);
-    connection.on('error', WsTransport.#onError);
-    if (this.#host.options.heartbeat) connection.on('pong', WsTransport.#onPong);
+    connection.on('message', onMessage);
+    connection.on('close', onClose);
+    connection.on('error', onError);
+    if (this.#host.options.heartbeat) connection.on('pong', onPong);
     this.#host.opened(this);
   }
 
