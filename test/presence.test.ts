@@ -1,9 +1,11 @@
+import http from 'node:http';
 import { expect } from 'chai';
 import type { WebSocket as Client } from 'ws';
 import { type PresenceDiff, type WebSocket, WebSocketDisconnect } from '../lib/index.js';
 import { cleanup } from './support/cleanup.js';
-import { closed, connect, nextMessage } from './support/clients.js';
+import { closed, connect, nextMessage, received } from './support/clients.js';
 import { type App, frameworks } from './support/frameworks.js';
+import { serve } from './support/servers.js';
 import { deferred, until } from './support/waiting.js';
 
 /*
@@ -233,3 +235,29 @@ for (const framework of frameworks) {
     });
   });
 }
+
+describe("README's presence example (examples/topics/presence.ts)", () => {
+  afterEach(cleanup);
+
+  it('lists who is online on join and tells the room who joined and left', async () => {
+    const { app, sockets } = await import('../examples/topics/presence.js');
+    const served = await serve(http.createServer(app), { sockets });
+    const messages = async (client: Client, count: number) => {
+      const texts = await received(client, count);
+      return texts.slice(0, count).map((text) => JSON.parse(text));
+    };
+    const ann = await connect(`${served.url}/rooms/a?user=ann`);
+    expect(await messages(ann, 2)).to.deep.equal([
+      { joined: ['ann'], left: [] },
+      { online: ['ann'] },
+    ]);
+    const bob = await connect(`${served.url}/rooms/a?user=bob`);
+    expect(await messages(bob, 2)).to.deep.equal([
+      { joined: ['bob'], left: [] },
+      { online: ['ann', 'bob'] },
+    ]);
+    expect((await messages(ann, 3))[2]).to.deep.equal({ joined: ['bob'], left: [] });
+    bob.close();
+    expect((await messages(ann, 4))[3]).to.deep.equal({ joined: [], left: ['bob'] });
+  });
+});
