@@ -1,19 +1,10 @@
-import { EventEmitter, once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { type WebSocket, WebSocketDisconnect } from '../lib/index.js';
-import { Gateway, runHandler } from '../lib/server/index.js';
-import {
-  closed,
-  connect,
-  nextMessage,
-  type PlainServer,
-  plainServer,
-  signal,
-  until,
-} from './support/plain-server.js';
-import { captureNoise } from './support/quiet.js';
+import { WebSocketDisconnect } from '../lib/index.js';
+import { cleanup, onCleanup } from './support/cleanup.js';
+import { closed, connect, nextMessage } from './support/clients.js';
+import { echo, stillServes } from './support/handlers.js';
+import { captureNoise, printedNothingInTheEnd } from './support/output.js';
+import { type PlainServer, plainServer } from './support/plain-server.js';
 import {
   closeBody,
   frame,
@@ -24,9 +15,10 @@ import {
   RawClient,
   randomGarbage,
 } from './support/raw-client.js';
+import { deferred, Recorder, until } from './support/waiting.js';
 
 /*
- * Bad input from raw TCP clients (issue 6): malformed handshakes, protocol violations after a
+ * Bad input from raw TCP clients: malformed handshakes, protocol violations after a
  * good handshake, seeded garbage, early frames and slow-loris handshakes, on both upgrade paths
  * (the request path: no `upgrade` listener; the upgrade path: `gateway.attach`). The whole file
  * runs with stderr and console captured: abuse must not print anything, nor raise uncaught errors.
@@ -42,119 +34,36 @@ const HEADERS_TIMEOUT = 500;
 const REQUEST_TIMEOUT = 1000;
 
 // ---------------------------------------------------------------------------------------------
-/** Handlers' ends, in order: what each handler caught (a `WebSocketDisconnect` expected). */
-class Ends extends EventEmitter {
-  readonly list: unknown[] = [];
-  calls = 0;
-
-  add(error: unknown): void {
-    this.list.push(error);
-    this.emit('end');
-  }
-
-  async atLeast(count: number): Promise<void> {
-    while (this.list.length < count) await once(this, 'end');
-  }
-}
-
-/**
- * The handler every server here runs: accept, echo text until the client leaves, record the
- * error that ended it, and let it escape (a `WebSocketDisconnect` is a normal end; anything else
- * would go to `onError`, which logs and fails the quietness check).
- */
-function echoHandler(ends: Ends) {
-  return async (socket: WebSocket): Promise<void> => {
-    ends.calls++;
-    await socket.accept();
-    try {
-      for (;;) await socket.sendText(await socket.receiveText());
-    } catch (error) {
-      ends.add(error);
-      throw error;
-    }
-  };
-}
 
 let current: PlainServer | undefined;
-const raws: RawClient[] = [];
-const cleanups: (() => unknown)[] = [];
 
-async function rawClient(port: number): Promise<RawClient> {
-  const raw = await RawClient.open(port);
-  raws.push(raw);
-  return raw;
+/** A plain server running `echo()` that counts how many times its handler ran. */
+async function countingServer(path: Path): Promise<{ server: PlainServer; calls: () => number }> {
+  let calls = 0;
+  const server = await plainServer(
+    (socket) => {
+      calls++;
+      return echo()(socket);
+    },
+    { path },
+  );
+  return { server, calls: () => calls };
 }
 
-function portOf(url: string): number {
-  return Number(new URL(url).port);
-}
-
-/** A normal `ws` client gets its echo: the server still serves. */
-async function servesAGoodClient(url: string): Promise<void> {
-  const client = await connect(url);
-  const reply = nextMessage(client);
-  client.send('still serving');
-  expect((await reply).data.toString()).to.equal('still serving');
-  const done = closed(client);
-  client.close(1000);
-  expect((await done).code).to.equal(1000);
-}
-
-/** Opens a raw connection and completes a valid handshake (101). */
-async function upgraded(port: number): Promise<RawClient> {
-  const raw = await rawClient(port);
-  raw.write(handshake());
-  const head = await raw.response();
-  expect(head.status, 'handshake status').to.equal(101);
-  return raw;
-}
-
-interface TimedServer {
-  url: string;
-  gateway: Gateway;
-  close(): Promise<void>;
-}
-
-/** Like `plainServer`, with short HTTP-server timeouts (they can only be set at creation). */
-async function timedServer(path: Path, ends: Ends): Promise<TimedServer> {
-  const gateway = new Gateway({ heartbeat: false });
-  const handler = echoHandler(ends);
-  const server = http.createServer(
-    {
+/** A plain server running `echo(ends)`, with short HTTP-server timeouts. */
+async function timedServer(path: Path, ends: Recorder): Promise<PlainServer> {
+  const server = await plainServer(echo(ends), {
+    path,
+    server: {
       headersTimeout: HEADERS_TIMEOUT,
       requestTimeout: REQUEST_TIMEOUT,
       connectionsCheckingInterval: 50,
     },
-    (req, res) => {
-      const upgrade = gateway.open(req, res);
-      if (upgrade === undefined) {
-        res.end('plain http');
-        return;
-      }
-      if (upgrade === null) return;
-      const { socket } = upgrade;
-      runHandler(upgrade, () => handler(socket)).catch(() => {
-        res.statusCode = 500;
-        res.end();
-      });
-    },
-  );
+  });
   // The idle timeouts too: none of them may end an accepted WebSocket.
-  server.timeout = HEADERS_TIMEOUT + 200;
-  server.keepAliveTimeout = 200;
-  if (path === 'upgrade') gateway.attach(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    gateway,
-    async close() {
-      await gateway.close();
-      server.closeAllConnections();
-      server.close();
-    },
-  };
+  server.server.timeout = HEADERS_TIMEOUT + 200;
+  server.server.keepAliveTimeout = 200;
+  return server;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,11 +279,8 @@ const VIOLATIONS: ViolationCase[] = [
 describe('bad input from raw sockets', () => {
   const noise = captureNoise();
   afterEach(async () => {
-    for (const cleanup of cleanups.splice(0)) await cleanup();
-    // Raw clients first: a closing server waits for its open connections.
-    for (const raw of raws.splice(0)) raw.destroy();
-    await current?.close();
     current = undefined;
+    await cleanup();
   });
 
   for (const path of paths) {
@@ -382,9 +288,9 @@ describe('bad input from raw sockets', () => {
       describe('malformed handshakes get a clear HTTP error, never a crash or a hang', () => {
         for (const testCase of HANDSHAKES) {
           it(`${testCase.name} → ${testCase.status.join('/')}`, async () => {
-            const ends = new Ends();
-            current = await plainServer(echoHandler(ends), { path });
-            const raw = await rawClient(portOf(current.url));
+            const counted = await countingServer(path);
+            current = counted.server;
+            const raw = await RawClient.open(current.port);
             raw.write(testCase.request());
             const head = await raw.response();
             // Checked before waiting for the close, so a 101 fails at once instead of hanging.
@@ -394,9 +300,9 @@ describe('bad input from raw sockets', () => {
               expect(response.headers[name], name).to.equal(value);
             }
             if (!testCase.plain) expect(raw.isClosed, 'the connection is closed').to.equal(true);
-            expect(ends.calls, 'the handler never ran').to.equal(0);
+            expect(counted.calls(), 'the handler never ran').to.equal(0);
             raw.destroy();
-            await servesAGoodClient(current.url);
+            await stillServes(current.url);
           });
         }
       });
@@ -404,9 +310,9 @@ describe('bad input from raw sockets', () => {
       describe('protocol violations after the handshake close with the right code', () => {
         for (const testCase of VIOLATIONS) {
           it(`${testCase.name} → ${testCase.code}`, async () => {
-            const ends = new Ends();
-            current = await plainServer(echoHandler(ends), { path, maxPayload: MAX_PAYLOAD });
-            const raw = await upgraded(portOf(current.url));
+            const ends = new Recorder();
+            current = await plainServer(echo(ends), { path, maxPayload: MAX_PAYLOAD });
+            const raw = await RawClient.upgraded(current.port);
             for (const bytes of testCase.frames()) raw.write(bytes);
             // The server sends a close frame with the code, then closes the TCP connection.
             const { code } = await raw.closeFrame();
@@ -418,7 +324,7 @@ describe('bad input from raw sockets', () => {
               testCase.code,
             );
             expect(current.gateway.clients.size).to.equal(0);
-            await servesAGoodClient(current.url);
+            await stillServes(current.url);
           });
         }
       });
@@ -428,11 +334,11 @@ describe('bad input from raw sockets', () => {
       it(`fuzz: ${FUZZ_CONNECTIONS} connections send seeded garbage after the handshake (seed ${seed}) → each closes, the server keeps serving`, async function () {
         this.timeout(20_000);
         const random = prng(seed);
-        const ends = new Ends();
-        current = await plainServer(echoHandler(ends), { path, maxPayload: 4096 });
-        const port = portOf(current.url);
+        const ends = new Recorder();
+        current = await plainServer(echo(ends), { path, maxPayload: 4096 });
+        const { port } = current;
         for (let i = 0; i < FUZZ_CONNECTIONS; i++) {
-          const raw = await upgraded(port);
+          const raw = await RawClient.upgraded(port);
           if (random() < 0.3) raw.write(text(`valid ${i}`));
           const garbage = randomGarbage(random, 1 + Math.floor(random() * 300));
           const cut = Math.floor(random() * garbage.length);
@@ -441,7 +347,6 @@ describe('bad input from raw sockets', () => {
           // The client stops sending: whatever state the garbage left, the connection must end.
           raw.socket.end();
           await raw.closed;
-          raws.splice(raws.indexOf(raw), 1);
         }
         await ends.atLeast(FUZZ_CONNECTIONS);
         const codes: Record<number, number> = {};
@@ -453,32 +358,28 @@ describe('bad input from raw sockets', () => {
         // The garbage did reach the frame parser (protocol errors), not only dropped connections.
         expect(codes[1002] ?? 0, `codes seen: ${JSON.stringify(codes)}`).to.be.greaterThan(0);
         expect(current.gateway.clients.size).to.equal(0);
-        await servesAGoodClient(current.url);
+        await stillServes(current.url);
       });
 
       it(`fuzz: 50 connections send seeded garbage instead of a handshake (seed ${seed + 10}) → each gets 400 or is closed`, async () => {
         const random = prng(seed + 10);
-        const ends = new Ends();
-        current = await plainServer(echoHandler(ends), { path });
-        const port = portOf(current.url);
+        const counted = await countingServer(path);
+        current = counted.server;
+        const { port } = current;
         for (let i = 0; i < 50; i++) {
-          const raw = await rawClient(port);
+          const raw = await RawClient.open(port);
           raw.write(randomGarbage(random, 1 + Math.floor(random() * 200)));
           raw.socket.end();
           await raw.closed;
           if (raw.received.length > 0) expect(parseHead(raw.received).status).to.equal(400);
-          raws.splice(raws.indexOf(raw), 1);
         }
-        expect(ends.calls).to.equal(0);
-        await servesAGoodClient(current.url);
+        expect(counted.calls()).to.equal(0);
+        await stillServes(current.url);
       });
 
-      // Issue 6: a client may send its first frame before it sees the 101 (in the same TCP write
-      // as the upgrade request, or while the handler is still deciding). On the upgrade path Node
-      // hands those bytes over as `head` or leaves them in the socket. On the request path they
-      // currently reach Node's HTTP parser, which discards everything after the request head until
-      // accept() takes the socket over: these two tests fail there until that is fixed or the
-      // limitation is documented (see the report on issue 6).
+      // A client may send its first frame before it sees the 101 (in the same TCP write as the
+      // upgrade request, or while the handler is still deciding). On the upgrade path Node hands
+      // those bytes over as `head` or leaves them in the socket.
       for (const timing of [
         'in the same TCP write as the upgrade request',
         'before the 101, while the handler waits',
@@ -489,9 +390,9 @@ describe('bad input from raw sockets', () => {
         const kept = path === 'upgrade';
         it(`${kept ? 'keeps' : 'drops (documented)'} frames sent ${timing}`, async () => {
           const received: string[] = [];
-          const finished = new Ends();
-          const started = signal();
-          const go = signal();
+          const finished = new Recorder();
+          const started = deferred();
+          const go = deferred();
           const sameWrite = timing.startsWith('in the same');
           current = await plainServer(
             async (socket) => {
@@ -506,7 +407,7 @@ describe('bad input from raw sockets', () => {
             },
             { path },
           );
-          const raw = await rawClient(portOf(current.url));
+          const raw = await RawClient.open(current.port);
           const early = Buffer.concat([text('early 1'), text('early 2')]);
           if (sameWrite) {
             raw.write(Buffer.concat([Buffer.from(handshake(), 'latin1'), early]));
@@ -531,23 +432,22 @@ describe('bad input from raw sockets', () => {
       }
 
       it('slow-loris: unfinished handshakes do not block other clients and time out (408)', async () => {
-        const ends = new Ends();
+        const ends = new Recorder();
         const server = await timedServer(path, ends);
-        cleanups.push(() => server.close());
-        const port = portOf(server.url);
+        const { port } = server;
         const started = Date.now();
-        const lorises = await Promise.all(Array.from({ length: 20 }, () => rawClient(port)));
+        const lorises = await Promise.all(Array.from({ length: 20 }, () => RawClient.open(port)));
         for (const loris of lorises) {
           loris.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
         }
         // One trickles a header line every 40 ms: headersTimeout counts from the first byte.
-        const trickler = await rawClient(port);
+        const trickler = await RawClient.open(port);
         trickler.write('GET / HTTP/1.1\r\n');
         let line = 0;
         const trickle = setInterval(() => {
           if (!trickler.socket.destroyed) trickler.write(`X-Line-${line++}: a\r\n`);
         }, 40);
-        cleanups.push(() => clearInterval(trickle));
+        onCleanup(() => clearInterval(trickle));
 
         // Others are served while the lorises hang.
         const client = await connect(server.url);
@@ -588,7 +488,7 @@ describe('bad input from raw sockets', () => {
 
   for (const path of paths) {
     it(`on the ${path} path: clients that reset at any stage are quiet normal events`, async () => {
-      const ends = new Ends();
+      const ends = new Recorder();
       const acceptFailures: unknown[] = [];
       current = await plainServer(
         async (socket) => {
@@ -601,28 +501,28 @@ describe('bad input from raw sockets', () => {
             });
             return;
           }
-          await echoHandler(ends)(socket);
+          await echo(ends)(socket);
         },
         { path },
       );
-      const port = portOf(current.url);
+      const { port } = current;
       // 1. In the middle of the request head.
-      const partial = await rawClient(port);
+      const partial = await RawClient.open(port);
       partial.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webso');
       await new Promise((resolve) => setTimeout(resolve, 20));
       partial.socket.resetAndDestroy();
       // 2. After the request, while the handler has not accepted yet (an aborted handshake).
-      const aborted = await rawClient(port);
+      const aborted = await RawClient.open(port);
       aborted.write(handshake({ path: '/slow' }));
       await new Promise((resolve) => setTimeout(resolve, 10));
       aborted.socket.resetAndDestroy();
       // 3. In the middle of a frame, after the handshake.
-      const midFrame = await upgraded(port);
+      const midFrame = await RawClient.upgraded(port);
       midFrame.write(text('a message cut short').subarray(0, 9));
       await new Promise((resolve) => setTimeout(resolve, 10));
       midFrame.socket.resetAndDestroy();
       // 4. Right after a message, while the server echoes it.
-      const echoing = await upgraded(port);
+      const echoing = await RawClient.upgraded(port);
       echoing.write(text('x'.repeat(64 * 1024)));
       echoing.socket.resetAndDestroy();
 
@@ -634,17 +534,9 @@ describe('bad input from raw sockets', () => {
         expect((error as WebSocketDisconnect).code).to.equal(1006);
       }
       await until(() => current?.gateway.clients.size === 0);
-      await servesAGoodClient(current.url);
+      await stillServes(current.url);
     });
   }
 
-  describe('quiet under abuse', () => {
-    it('printed nothing to stderr or the console, and raised no uncaught error', async () => {
-      await new Promise((resolve) => setImmediate(resolve));
-      expect({ uncaught: noise.uncaught, noise: noise.printed }).to.deep.equal({
-        uncaught: [],
-        noise: [],
-      });
-    });
-  });
+  printedNothingInTheEnd(noise);
 });

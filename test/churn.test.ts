@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
 /*
- * Churn (issue 6): connect/close and connect/destroy cycles through each adapter, in a child
+ * Churn: connect/close and connect/destroy cycles through each adapter, in a child
  * process started with --expose-gc (test/fixtures/churn.ts), must leave nothing behind: no open
  * client, no extra listener on the server or the process, no handle or timer still active, the
  * same number of file descriptors, and after a full GC none of a sample of the connections'

@@ -11,12 +11,13 @@ import {
 import { MemoryTransport } from './support/memory-transport.js';
 
 /*
- * Property-based tests of the core state machine (issue 6): random sequences of core operations,
+ * Property-based tests of the core state machine: random sequences of core operations,
  * interleaved with client messages pushed into an in-memory transport, are run against the real
- * `WebSocket` and against a small model written from the contract (docs API.md, "State machine"
- * and "Methods"). After every step both must agree on the states, on what was sent, on how many
- * times the transport was read, on what is still unread, and on each call's outcome (value or
- * error class). Reproduce a failure with FC_SEED=<seed> (printed by fast-check with its path).
+ * `WebSocket` and against a small model written from the contract (README.md: "The model", and
+ * the `WebSocket` methods under "API"). After every step both must agree on the states, on what
+ * was sent, on how many times the transport was read, on what is still unread, and on each call's
+ * outcome (value or error class). Reproduce a failure with FC_SEED=<seed> (printed by fast-check
+ * with its path).
  */
 
 const { CONNECTING, CONNECTED, DISCONNECTED } = WebSocketState;

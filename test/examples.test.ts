@@ -5,7 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { WebSocket as Client } from 'ws';
-import { closed, nextMessage, refusal } from './support/plain-server.js';
+import { closed, nextMessage } from './support/clients.js';
+import { refusal } from './support/refusal.js';
 
 async function serve(app: http.RequestListener): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer(app).listen(0, '127.0.0.1');

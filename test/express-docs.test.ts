@@ -1,41 +1,23 @@
-// Runs the examples docs/express.md quotes (test/docs.test.ts checks the quotes are verbatim).
-import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import request from 'superwstest';
-import { base, closed, nextMessage, Resources, refusal } from './express-support.js';
+import { cleanup } from './support/cleanup.js';
+import { closed, connect, nextMessage } from './support/clients.js';
+import { checkQuickStart } from './support/examples.js';
+import { refusal } from './support/refusal.js';
+import { base, serve } from './support/servers.js';
 // The testing section's example is itself a mocha suite: importing it registers it.
 import '../examples/express/broadcast.spec.js';
 
 describe('docs/express.md', () => {
-  const res = new Resources();
-  afterEach(() => res.close());
+  afterEach(cleanup);
 
-  it('quick start: echoes, then shuts down gracefully (1001, then no more connections)', async () => {
-    const previous = process.env.PORT;
-    process.env.PORT = '0';
-    const example = await import('../examples/express/quick-start.js');
-    if (previous === undefined) delete process.env.PORT;
-    else process.env.PORT = previous;
-    const { server, sockets } = example;
-    await res.listening(server);
-    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const client = await res.connect(`${url}/echo`);
-    client.send('hi');
-    expect((await nextMessage(client)).data.toString()).to.equal('echo: hi');
-    const gone = closed(client);
-    const serverClosed = once(server, 'close');
-    await example.shutdown();
-    expect(sockets.clients.size).to.equal(0);
-    expect(await gone).to.deep.equal({ code: 1001, reason: 'Server restarting' });
-    await serverClosed;
-    expect(server.listening).to.equal(false);
-  });
+  it('quick start: echoes, then shuts down gracefully (1001, then no more connections)', () =>
+    checkQuickStart(() => import('../examples/express/quick-start.js')));
 
   it('routes: params, fall-through page, router under a prefix with subprotocol and headers', async () => {
     const { app } = await import('../examples/express/routes.js');
-    const server = await res.listen(http.createServer(app));
+    const { server } = await serve(http.createServer(app));
     await request(server)
       .ws('/rooms/lobby')
       .expectText('welcome to lobby')
@@ -57,12 +39,12 @@ describe('docs/express.md', () => {
 
   it('auth and refusals: 401 without a token, 409 for a second connection, then chat', async () => {
     const { app } = await import('../examples/express/auth.js');
-    const server = await res.listen(http.createServer(app));
+    const { server } = await serve(http.createServer(app));
     const url = base(server, 'http');
     const anonymous = await refusal(`${url}/chat`);
     expect(anonymous.status).to.equal(401);
     expect(JSON.parse(anonymous.body)).to.deep.equal({ error: 'Log in first' });
-    const first = await res.connect(`${base(server)}/chat?token=s3cret`);
+    const first = await connect(`${base(server)}/chat?token=s3cret`);
     expect((await nextMessage(first)).data.toString()).to.equal('hello ann');
     const second = await refusal(`${url}/chat`, { Authorization: 'Bearer s3cret' });
     expect(second.status).to.equal(409);
@@ -76,8 +58,8 @@ describe('docs/express.md', () => {
 
   it('broadcast: a message reaches every client', async () => {
     const { app, sockets } = await import('../examples/express/broadcast.js');
-    const server = await res.listen(http.createServer(app));
-    const clients = await Promise.all([1, 2, 3].map(() => res.connect(`${base(server)}/chat`)));
+    const { server } = await serve(http.createServer(app));
+    const clients = await Promise.all([1, 2, 3].map(() => connect(`${base(server)}/chat`)));
     expect(sockets.clients.size).to.equal(3);
     const received = clients.map((client) => nextMessage(client));
     clients[0]?.send('to all');
@@ -88,9 +70,8 @@ describe('docs/express.md', () => {
 
   it('attach: the plugin and another upgrade listener share one server', async () => {
     const { server, legacy } = await import('../examples/express/attach.js');
-    res.onCleanup(() => new Promise((resolve) => legacy.close(resolve)));
-    await res.listen(server);
-    const old = await res.connect(`${base(server)}/legacy`);
+    await serve(server, { sockets: legacy });
+    const old = await connect(`${base(server)}/legacy`);
     expect((await nextMessage(old)).data.toString()).to.equal('from ws');
     await request(server).ws('/live').expectText('from express').expectClosed(1000);
     const answer = await refusal(`${base(server, 'http')}/nowhere`);

@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import http, { type IncomingMessage } from 'node:http';
+import http from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,18 +9,13 @@ import { expect } from 'chai';
 import express, { type Express } from 'express';
 import supertest from 'supertest';
 import request from 'superwstest';
-import { WebSocketServer } from 'ws';
 import { type WebSocketMiddleware, websocket } from '../adapters/express/index.js';
 import { WebSocketDisconnect } from '../lib/index.js';
-import {
-  base,
-  closed,
-  deferred,
-  handshakeHeaders,
-  nextMessage,
-  Resources,
-  refusal,
-} from './express-support.js';
+import { cleanup } from './support/cleanup.js';
+import { closed, connect, nextMessage } from './support/clients.js';
+import { handshakeHeaders, refusal } from './support/refusal.js';
+import { serve } from './support/servers.js';
+import { deferred } from './support/waiting.js';
 
 /** A throwaway self-signed certificate for 127.0.0.1, made with openssl. */
 async function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
@@ -55,15 +49,15 @@ async function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
   }
 }
 
+// Sharing a server with another `upgrade` listener (sockets.attach) is in test/adapters.test.ts.
 describe('wsgate/express on different servers', () => {
-  const res = new Resources();
-  afterEach(() => res.close());
+  afterEach(cleanup);
 
   /** The app every server here runs: an auth check, an echo route and a no-accept route. */
   function chatApp(): { app: Express; sockets: WebSocketMiddleware } {
     const app = express();
     app.set('env', 'test');
-    const sockets = res.plugin(websocket());
+    const sockets = websocket();
     app.use(sockets);
     app.use('/private', (_req, res) => {
       res.status(401).json({ error: 'login first' });
@@ -78,8 +72,11 @@ describe('wsgate/express on different servers', () => {
   }
 
   it('works with app.listen()', async () => {
-    const { app } = chatApp();
-    const server = await res.listening(app.listen(0, '127.0.0.1'));
+    const { app, sockets } = chatApp();
+    const { server, http: url } = await serve(app.listen(0, '127.0.0.1'), {
+      sockets,
+      started: true,
+    });
     await request(server)
       .ws('/echo')
       .expectText('ws: /echo')
@@ -87,12 +84,12 @@ describe('wsgate/express on different servers', () => {
       .expectText('echo: hi')
       .close()
       .expectClosed();
-    expect((await refusal(`${base(server, 'http')}/private`)).status).to.equal(401);
+    expect((await refusal(`${url}/private`)).status).to.equal(401);
   });
 
   it('works with http.createServer(app)', async () => {
-    const { app } = chatApp();
-    const server = await res.listen(http.createServer(app));
+    const { app, sockets } = chatApp();
+    const { server, http: url } = await serve(http.createServer(app), { sockets });
     await request(server)
       .ws('/echo')
       .expectText('ws: /echo')
@@ -100,13 +97,14 @@ describe('wsgate/express on different servers', () => {
       .expectText('echo: hi')
       .close()
       .expectClosed();
-    expect((await refusal(`${base(server, 'http')}/silent`)).status).to.equal(403);
+    expect((await refusal(`${url}/silent`)).status).to.equal(403);
   });
 
   it('works with https.createServer(options, app) (wss:)', async () => {
     const { key, cert } = await selfSignedCertificate();
-    const { app } = chatApp();
-    const server = await res.listen(https.createServer({ key, cert }, app));
+    const { app, sockets } = chatApp();
+    const served = await serve(https.createServer({ key, cert }, app), { sockets });
+    const { server } = served;
     await request(server)
       .ws('/echo', { ca: cert })
       .expectText('wss: /echo')
@@ -114,15 +112,10 @@ describe('wsgate/express on different servers', () => {
       .expectText('echo: secret')
       .close()
       .expectClosed();
-    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
-      https
-        .request(`${base(server, 'https')}/private`, { ca: cert, headers: handshakeHeaders() })
-        .on('response', resolve)
-        .on('error', reject)
-        .end();
-    });
-    answer.resume();
-    expect(answer.statusCode).to.equal(401);
+    expect(served.http).to.match(/^https:/);
+    const answer = await refusal(`${served.http}/private`, {}, { ca: cert });
+    expect(answer.status).to.equal(401);
+    expect(JSON.parse(answer.body)).to.deep.equal({ error: 'login first' });
   });
 
   it("works with supertest's own server (refusals are plain HTTP responses)", async () => {
@@ -133,53 +126,10 @@ describe('wsgate/express on different servers', () => {
     await supertest(app).get('/nowhere').set(handshakeHeaders()).expect(404);
   });
 
-  it('shares a server with another upgrade listener through sockets.attach(server, { filter })', async () => {
-    const { app, sockets } = chatApp();
-    const server = http.createServer(app);
-    // Another component owning upgrades to /raw (a raw ws server, as socket.io would).
-    const raw = new WebSocketServer({ noServer: true });
-    res.onCleanup(() => new Promise((resolve) => raw.close(resolve)));
-    raw.on('connection', (client) => {
-      client.on('message', (data) => client.send(`raw: ${data}`));
-    });
-    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      if (req.url === '/raw')
-        raw.handleUpgrade(req, socket, head, (c) => raw.emit('connection', c));
-    });
-    const detach = sockets.attach(server, { filter: (req) => req.url !== '/raw' });
-    await res.listen(server);
-
-    const other = await res.connect(`${base(server)}/raw`);
-    other.send('one');
-    expect((await nextMessage(other)).data.toString()).to.equal('raw: one');
-
-    await request(server)
-      .ws('/echo?via=attach')
-      .expectText('ws: /echo?via=attach')
-      .sendText('two')
-      .expectText('echo: two')
-      .close()
-      .expectClosed();
-    // Refusals and 404s go through the app as real HTTP responses on this path too.
-    const refused = await refusal(`${base(server, 'http')}/private`);
-    expect(refused.status).to.equal(401);
-    expect(JSON.parse(refused.body)).to.deep.equal({ error: 'login first' });
-    expect((await refusal(`${base(server, 'http')}/nowhere`)).status).to.equal(404);
-    expect((await refusal(`${base(server, 'http')}/silent`)).status).to.equal(403);
-
-    // The raw server's connection was not disturbed.
-    other.send('three');
-    expect((await nextMessage(other)).data.toString()).to.equal('raw: three');
-
-    // Once detached, upgrades to the app are no longer taken by it.
-    detach();
-    expect(server.listenerCount('upgrade')).to.equal(1);
-  });
-
   it('keeps a request-path connection alive past small server timeouts', async () => {
     const left = deferred<number>();
     const app = express();
-    const sockets = res.plugin(websocket({ heartbeat: false }));
+    const sockets = websocket({ heartbeat: false });
     app.use(sockets);
     app.websocket('/slow', async (socket) => {
       await socket.accept();
@@ -201,8 +151,8 @@ describe('wsgate/express on different servers', () => {
     );
     server.timeout = 100;
     expect(server.listenerCount('upgrade')).to.equal(0);
-    await res.listen(server);
-    const client = await res.connect(`${base(server)}/slow`);
+    const { url } = await serve(server, { sockets });
+    const client = await connect(`${url}/slow`);
     const gone = closed(client);
     client.send('before');
     expect((await nextMessage(client)).data.toString()).to.equal('echo: before');

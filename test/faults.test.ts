@@ -1,152 +1,38 @@
 import { once } from 'node:events';
-import type { IncomingMessage } from 'node:http';
 import { expect } from 'chai';
-import { WebSocket as Client, type ClientOptions } from 'ws';
 import { type WebSocket, WebSocketDisconnect, WebSocketStateError } from '../lib/index.js';
 import type { WebSocketPluginOptions } from '../lib/server/index.js';
+import { cleanup } from './support/cleanup.js';
+import { closed, connect, received } from './support/clients.js';
 import {
   type App,
-  closeApps,
   type Framework,
   frameworks,
   type Gate,
   type Handler,
-  Recorder,
 } from './support/frameworks.js';
-import { leakCheck, until } from './support/leaks.js';
-import { captureNoise } from './support/quiet.js';
+import { disconnectCode, echo, stillServes } from './support/handlers.js';
+import { leakCheck } from './support/leaks.js';
+import { captureNoise, captureOutput, printedNothingInTheEnd } from './support/output.js';
 import { closeBody, frame, handshake, OPCODE, RawClient } from './support/raw-client.js';
+import { refusal } from './support/refusal.js';
+import { deferred, Recorder, tick, until } from './support/waiting.js';
 
 /*
- * Faults through real Express and Koa apps (issue 6, the adapter-level half): clients that
- * vanish at every stage, half-open connections, handler exceptions, abuse that must stay quiet,
- * and application-level misuse of the socket API. Every case runs against both adapters; the
- * whole file runs with stderr and the console captured (see the last test).
+ * Faults through real Express and Koa apps: clients that vanish at every stage, half-open
+ * connections, handler exceptions, abuse that must stay quiet, and application-level misuse of
+ * the socket API. Every case runs against both adapters; the whole file runs with stderr and the
+ * console captured (see the last test).
  */
-
-// ---------------------------------------------------------------------------------------------
-// Clients
-
-const clients = new Set<Client>();
-const raws = new Set<RawClient>();
-
-/** Opens a `ws` client and waits for the 101; it records what it receives from the start. */
-async function connect(url: string, options?: ClientOptions, protocols?: string[]) {
-  const client = new Client(url, protocols, options);
-  clients.add(client);
-  const messages: string[] = [];
-  const waiters: Array<() => void> = [];
-  client.on('message', (data: Buffer) => {
-    messages.push(data.toString());
-    for (const wake of waiters.splice(0)) wake();
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    client.on('close', (code: number, reason: Buffer) => {
-      for (const wake of waiters.splice(0)) wake();
-      resolve({ code, reason: reason.toString() });
-    });
-  });
-  client.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    client.once('open', resolve);
-    client.once('close', (code) => reject(new Error(`closed with ${code} before the 101`)));
-    client.once('unexpected-response', (_req, res: IncomingMessage) => {
-      res.resume();
-      reject(new Error(`unexpected response ${res.statusCode}`));
-    });
-  });
-  return {
-    client,
-    messages,
-    closed,
-    /** Resolves once `count` messages arrived (rejects if the connection closes first). */
-    async received(count: number): Promise<string[]> {
-      while (messages.length < count) {
-        if (client.readyState === Client.CLOSED) {
-          throw new Error(`closed after ${messages.length} of ${count} messages`);
-        }
-        await new Promise<void>((resolve) => waiters.push(resolve));
-      }
-      return messages;
-    },
-  };
-}
-
-/** The HTTP answer to an upgrade the server refuses (waits for the server to close it). */
-async function refused(url: string, headers: Record<string, string> = {}) {
-  const client = new Client(url, { headers });
-  clients.add(client);
-  client.on('error', () => {});
-  const [, res] = (await once(client, 'unexpected-response')) as [unknown, IncomingMessage];
-  let body = '';
-  for await (const chunk of res) body += chunk;
-  if (!res.socket.destroyed) await once(res.socket, 'close');
-  return { status: res.statusCode ?? 0, body };
-}
-
-async function rawClient(port: number): Promise<RawClient> {
-  const raw = await RawClient.open(port);
-  raws.add(raw);
-  return raw;
-}
-
-/** A raw client past a valid handshake for `path`. */
-async function upgradedRaw(app: App, path: string): Promise<RawClient> {
-  const raw = await rawClient(app.port);
-  raw.write(handshake({ path }));
-  expect((await raw.response()).status, 'handshake status').to.equal(101);
-  return raw;
-}
 
 const text = (payload: Buffer | string) => frame({ opcode: OPCODE.text, payload });
 
-/** A normal client on `/echo` still gets its echo: the app keeps serving. */
-async function echoes(app: App, open?: Awaited<ReturnType<typeof connect>>): Promise<void> {
-  const peer = open ?? (await connect(`${app.url}/echo`));
-  const count = peer.messages.length;
-  peer.client.send('still serving');
-  expect((await peer.received(count + 1))[count]).to.equal('still serving');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Handlers
-
-/**
- * Accepts and echoes text until the client leaves; records the error that ended it (the client
- * may have left before the accept), and lets it escape.
- */
-function echo(ends: Recorder): Handler {
-  return async (socket) => {
-    try {
-      await socket.accept();
-      for (;;) await socket.sendText(await socket.receiveText());
-    } catch (error) {
-      ends.add(error);
-      throw error;
-    }
-  };
-}
-
-function signal<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-function disconnectCode(error: unknown): number | string {
-  return error instanceof WebSocketDisconnect ? error.code : `not a disconnect: ${String(error)}`;
-}
-
 /** Waits until every server-side TCP connection of `app` has closed. */
 function allConnectionsClosed(app: App): Promise<void> {
-  return until(app.events, 'close', () => app.connections.size === 0);
+  return until(() => app.connections.size === 0, { emitter: app.events, event: 'close' });
 }
 
 const LONG_HEARTBEAT: WebSocketPluginOptions = { heartbeat: { interval: 60_000, timeout: 60_000 } };
-
-// ---------------------------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------------------------
 // 1. Clients that vanish
@@ -183,7 +69,7 @@ function vanishingClients(framework: Framework): void {
           LONG_HEARTBEAT,
           [{ path: '/echo', handler: echo(ends) }],
           async (app) => {
-            const raw = await upgradedRaw(app, '/echo');
+            const raw = await RawClient.upgraded(app.port, '/echo');
             expect(app.sockets.clients.size).to.equal(1);
             raw.write(text('whole'));
             await raw.waitFor((data) => data.includes('whole'), 'the echo');
@@ -198,8 +84,8 @@ function vanishingClients(framework: Framework): void {
       for (const where of ['an async middleware', 'the handler'] as const) {
         it(`TCP ${how} mid-handshake, while ${where} is pending → accept() throws 1006, nothing leaks`, async () => {
           const ends = new Recorder();
-          const arrived = signal();
-          const release = signal();
+          const arrived = deferred();
+          const release = deferred();
           let handlerRan = false;
           const wait: Gate = async () => {
             arrived.resolve();
@@ -222,7 +108,7 @@ function vanishingClients(framework: Framework): void {
           };
           const gates = where === 'an async middleware' ? [wait] : [];
           await withoutLeaks(LONG_HEARTBEAT, [{ path: '/slow', gates, handler }], async (app) => {
-            const raw = await rawClient(app.port);
+            const raw = await RawClient.open(app.port);
             raw.write(handshake({ path: '/slow' }));
             await arrived.promise;
             const [serverSide] = app.connections;
@@ -241,8 +127,8 @@ function vanishingClients(framework: Framework): void {
       }
 
       it(`TCP ${how} mid-handshake, then the middleware refuses (401) → quiet, nothing leaks`, async () => {
-        const arrived = signal();
-        const release = signal();
+        const arrived = deferred();
+        const release = deferred();
         let handlerRan = false;
         const refuseLater: Gate = async () => {
           arrived.resolve();
@@ -261,7 +147,7 @@ function vanishingClients(framework: Framework): void {
             },
           ],
           async (app) => {
-            const raw = await rawClient(app.port);
+            const raw = await RawClient.open(app.port);
             raw.write(handshake({ path: '/auth' }));
             await arrived.promise;
             const [serverSide] = app.connections;
@@ -300,7 +186,7 @@ function vanishingClients(framework: Framework): void {
         { ...LONG_HEARTBEAT, sendBuffer: 256 * 1024 },
         [{ path: '/firehose', handler }],
         async (app) => {
-          const { client } = await connect(`${app.url}/firehose`);
+          const client = await connect(`${app.url}/firehose`);
           await once(client, 'message');
           client.terminate();
           expect(disconnectCode(await ends.first())).to.equal(1006);
@@ -311,7 +197,7 @@ function vanishingClients(framework: Framework): void {
 
     it('the client stops reading, the handler waits for a drain, then the client vanishes → 1006, nothing leaks', async () => {
       const ends = new Recorder();
-      const blocked = signal();
+      const blocked = deferred();
       const chunk = Buffer.alloc(64 * 1024, 7);
       const handler: Handler = async (socket) => {
         await socket.accept();
@@ -338,7 +224,7 @@ function vanishingClients(framework: Framework): void {
         { ...LONG_HEARTBEAT, sendBuffer: 64 * 1024 },
         [{ path: '/firehose', handler }],
         async (app) => {
-          const raw = await upgradedRaw(app, '/firehose');
+          const raw = await RawClient.upgraded(app.port, '/firehose');
           raw.socket.pause();
           await blocked.promise;
           raw.socket.destroy();
@@ -373,10 +259,10 @@ function halfOpen(framework: Framework): void {
       ]);
       const healthy = await connect(`${app.url}/echo`);
       const healthyAt = performance.now();
-      const silent = await connect(`${app.url}/silent`, { autoPong: false });
+      const silent = await connect(`${app.url}/silent`, [], { autoPong: false });
       const silentAt = performance.now();
       let pings = 0;
-      silent.client.on('ping', () => pings++);
+      silent.on('ping', () => pings++);
 
       const { error, at, path } = await ends.first();
       expect(path).to.equal('/silent');
@@ -388,7 +274,7 @@ function halfOpen(framework: Framework): void {
         timeout - 10,
       );
       expect(pings, 'pings the silent client got').to.be.at.least(1);
-      expect((await silent.closed).code, 'the client side sees the connection break').to.equal(
+      expect((await closed(silent)).code, 'the client side sees the connection break').to.equal(
         1006,
       );
       expect(app.sockets.clients.size).to.equal(1);
@@ -396,7 +282,7 @@ function halfOpen(framework: Framework): void {
       // The healthy client has answered pings for a few rounds and still works.
       const wait = Math.max(0, healthyAt + 3 * interval + timeout - performance.now());
       await new Promise((resolve) => setTimeout(resolve, wait));
-      await echoes(app, healthy);
+      await stillServes(healthy);
       expect(ends.list).to.have.length(1);
       expect(app.onErrors).to.deep.equal([]);
     });
@@ -416,8 +302,6 @@ interface ExceptionCase {
   /** After accept: the close code the client sees (1011 unless the handler closed itself). */
   closeCode?: number;
 }
-
-const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 const BEFORE_ACCEPT: ExceptionCase[] = [
   {
@@ -466,6 +350,15 @@ const BEFORE_ACCEPT: ExceptionCase[] = [
 ];
 
 const AFTER_ACCEPT: ExceptionCase[] = [
+  {
+    name: 'throws after receiving a message',
+    send: ['trigger'],
+    handler: (boom) => async (socket) => {
+      await socket.accept();
+      await socket.receiveText();
+      throw boom;
+    },
+  },
   {
     name: 'throws synchronously in a promise chain (non-async handler)',
     handler: (boom) => (socket) =>
@@ -536,7 +429,7 @@ function handlerExceptions(framework: Framework): void {
       handler: Handler,
     ): Promise<{ app: App; other: Awaited<ReturnType<typeof connect>> }> {
       const app = await framework.serve({}, [
-        { path: '/echo', handler: echo(new Recorder()) },
+        { path: '/echo', handler: echo() },
         { path: '/fail', handler },
       ]);
       // A connection open before the failure, which must not notice anything.
@@ -548,15 +441,16 @@ function handlerExceptions(framework: Framework): void {
       it(`before accept: ${testCase.name} → HTTP 500 through the framework, onError not called`, async () => {
         const boom = 'boom' in testCase ? testCase.boom : new Error(`boom: ${testCase.name}`);
         const { app, other } = await serveWith(testCase.handler(boom));
-        const answer = await refused(`${app.url}/fail`);
+        const answer = await refusal(`${app.url}/fail`);
         expect(answer.status).to.equal(500);
+        expect(answer.body, "the framework's error page").to.match(framework.pages.serverError);
         expect(app.frameworkErrors, 'errors the framework handled').to.have.length(1);
         if (boom instanceof Error) expect(app.frameworkErrors[0]).to.equal(boom);
         else if (!boom) expect(app.frameworkErrors[0]).to.be.instanceOf(Error);
         else expect(String(app.frameworkErrors[0])).to.include(String(boom));
         expect(app.onErrors, 'onError').to.deep.equal([]);
         expect(app.sockets.clients.size).to.equal(1);
-        await echoes(app, other);
+        await stillServes(other);
       });
     }
 
@@ -566,10 +460,10 @@ function handlerExceptions(framework: Framework): void {
         const boom = 'boom' in testCase ? testCase.boom : new Error(`boom: ${testCase.name}`);
         const { app, other } = await serveWith(testCase.handler(boom));
         const failing = await connect(`${app.url}/fail`);
-        for (const message of testCase.send ?? []) failing.client.send(message);
-        const { code: seen } = await failing.closed;
+        for (const message of testCase.send ?? []) failing.send(message);
+        const { code: seen } = await closed(failing);
         expect(seen, 'close code').to.equal(code);
-        await until(app.events, 'close', () => app.sockets.clients.size === 1);
+        await until(() => app.sockets.clients.size === 1, { emitter: app.events, event: 'close' });
         expect(app.onErrors, 'onError calls').to.have.length(1);
         if (boom === 'SyntaxError') {
           expect(app.onErrors[0]).to.be.instanceOf(SyntaxError);
@@ -579,9 +473,9 @@ function handlerExceptions(framework: Framework): void {
         }
         expect(app.frameworkErrors, 'nothing reaches the framework').to.deep.equal([]);
         expect(app.sockets.clients.size).to.equal(1);
-        await echoes(app, other);
+        await stillServes(other);
         // A new connection works too.
-        await echoes(app);
+        await stillServes(`${app.url}/echo`);
       });
     }
 
@@ -604,9 +498,9 @@ function handlerExceptions(framework: Framework): void {
           { path: '/chat', gates: Array.from({ length: gates }, () => pass), handler },
         ]);
         const peer = await connect(`${app.url}/chat`);
-        peer.client.send('hi');
-        expect(await peer.received(1)).to.deep.equal(['got hi']);
-        expect((await peer.closed).code).to.equal(1000);
+        peer.send('hi');
+        expect(await received(peer, 1)).to.deep.equal(['got hi']);
+        expect((await closed(peer)).code).to.equal(1000);
         expect(steps).to.deep.equal(['accepted', 'replied']);
         expect(app.onErrors).to.deep.equal([]);
         expect(app.frameworkErrors).to.deep.equal([]);
@@ -633,22 +527,14 @@ function handlerExceptions(framework: Framework): void {
         ],
       );
       const other = await connect(`${app.url}/echo`);
-      const logged: unknown[][] = [];
-      const original = console.error;
-      console.error = (...args: unknown[]) => {
-        logged.push(args);
-      };
-      try {
+      const printed = await captureOutput(async () => {
         const failing = await connect(`${app.url}/fail`);
-        expect((await failing.closed).code).to.equal(1011);
-        await until(app.events, 'close', () => app.sockets.clients.size === 1);
-      } finally {
-        console.error = original;
-      }
-      expect(logged.map((args) => String(args[0]))).to.deep.equal([
-        'wsgate: options.onError threw:',
-      ]);
-      await echoes(app, other);
+        expect((await closed(failing)).code).to.equal(1011);
+        await until(() => app.sockets.clients.size === 1, { emitter: app.events, event: 'close' });
+      });
+      expect(printed).to.have.length(1);
+      expect(printed[0]).to.match(/^console\.error: wsgate: options\.onError threw: /);
+      await stillServes(other);
     });
   });
 }
@@ -678,21 +564,21 @@ function quietAbuse(framework: Framework, printedByThisTest: () => string[]): vo
         { path: '/refused', gates: [holdThenRefuse], handler: echo(ends) },
         {
           path: '/slow',
-          handler: async (socket: WebSocket, req: IncomingMessage) => {
+          handler: async (socket: WebSocket) => {
             arrived.add('handler');
             await new Promise<void>((resolve) => releases.push(resolve));
-            await echo(ends)(socket, req);
+            await echo(ends)(socket);
           },
         },
       ]);
       const port = app.port;
 
       // Resets before and during the handshake.
-      const partial = await rawClient(port);
+      const partial = await RawClient.open(port);
       partial.write('GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webso');
       const aborted: RawClient[] = [];
       for (const path of ['/held', '/refused', '/slow', '/held', '/slow']) {
-        const raw = await rawClient(port);
+        const raw = await RawClient.open(port);
         raw.write(handshake({ path }));
         aborted.push(raw);
       }
@@ -707,23 +593,23 @@ function quietAbuse(framework: Framework, printedByThisTest: () => string[]): vo
       for (const release of releases.splice(0)) release();
 
       // Resets and protocol errors after the handshake.
-      const midFrame = await upgradedRaw(app, '/echo');
+      const midFrame = await RawClient.upgraded(app.port, '/echo');
       midFrame.write(text('a message cut short').subarray(0, 9));
-      const echoing = await upgradedRaw(app, '/echo');
+      const echoing = await RawClient.upgraded(app.port, '/echo');
       echoing.write(text('x'.repeat(3000)));
-      const badUtf8 = await upgradedRaw(app, '/echo');
+      const badUtf8 = await RawClient.upgraded(app.port, '/echo');
       badUtf8.write(text(Buffer.from([0xc3, 0x28])));
-      const unmasked = await upgradedRaw(app, '/echo');
+      const unmasked = await RawClient.upgraded(app.port, '/echo');
       unmasked.write(frame({ opcode: OPCODE.text, payload: 'hi', mask: false }));
-      const oversize = await upgradedRaw(app, '/echo');
+      const oversize = await RawClient.upgraded(app.port, '/echo');
       oversize.write(frame({ opcode: OPCODE.binary, payload: Buffer.alloc(5000) }));
-      const badClose = await upgradedRaw(app, '/echo');
+      const badClose = await RawClient.upgraded(app.port, '/echo');
       badClose.write(frame({ opcode: OPCODE.close, payload: closeBody(1005) }));
-      const garbage = await upgradedRaw(app, '/echo');
+      const garbage = await RawClient.upgraded(app.port, '/echo');
       garbage.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
       midFrame.socket.resetAndDestroy();
       echoing.socket.resetAndDestroy();
-      const badHandshake = await rawClient(port);
+      const badHandshake = await RawClient.open(port);
       badHandshake.write(handshake({ path: '/echo', headers: { 'Sec-WebSocket-Version': '8' } }));
 
       for (const raw of [badUtf8, unmasked, oversize, badClose, garbage, badHandshake]) {
@@ -744,7 +630,7 @@ function quietAbuse(framework: Framework, printedByThisTest: () => string[]): vo
       );
       expect(app.frameworkErrors, 'no framework error for client misbehaviour').to.deep.equal([]);
       expect(printedByThisTest(), 'printed or raised').to.deep.equal([]);
-      await echoes(app);
+      await stillServes(`${app.url}/echo`);
     });
   });
 }
@@ -807,9 +693,9 @@ function applicationMisuse(framework: Framework): void {
         await socket.sendText('after');
       };
       const app = await framework.serve({}, [{ path: '/misuse', handler }]);
-      const peer = await connect(`${app.url}/misuse`, {}, ['chat.v1', 'chat.v0']);
-      expect(peer.client.protocol).to.equal('chat.v1');
-      peer.client.send('first');
+      const peer = await connect(`${app.url}/misuse`, ['chat.v1', 'chat.v0']);
+      expect(peer.protocol).to.equal('chat.v1');
+      peer.send('first');
       expect(await results.first()).to.deep.equal({
         receiveText: 'WebSocketStateError',
         receiveBytes: 'WebSocketStateError',
@@ -828,8 +714,8 @@ function applicationMisuse(framework: Framework): void {
         'accept again': 'WebSocketStateError',
         'first message': 'first',
       });
-      expect(await peer.received(1)).to.deep.equal(['after']);
-      expect((await peer.closed).code).to.equal(1000);
+      expect(await received(peer, 1)).to.deep.equal(['after']);
+      expect((await closed(peer)).code).to.equal(1000);
       expect(app.onErrors).to.deep.equal([]);
     });
 
@@ -879,7 +765,7 @@ function applicationMisuse(framework: Framework): void {
       const app = await framework.serve({}, [{ path: '/misuse', handler }]);
       const peer = await connect(`${app.url}/misuse`);
       for (const message of ['{not json', Buffer.from('nope'), '{"ok":[1,2]}', 'kept']) {
-        peer.client.send(message);
+        peer.send(message);
       }
       const [log, afterClose] = await results.atLeast(2);
       const closeCodes = Object.fromEntries(
@@ -913,9 +799,9 @@ function applicationMisuse(framework: Framework): void {
         accept: 'WebSocketStateError',
         subscribe: 'WebSocketStateError',
       });
-      const { code, reason } = await peer.closed;
+      const { code, reason } = await closed(peer);
       expect([code, reason]).to.deep.equal([4000, `${'é'.repeat(61)}x`]);
-      expect(peer.messages, 'exactly what the valid calls sent').to.deep.equal([
+      expect(await received(peer), 'exactly what the valid calls sent').to.deep.equal([
         'still open',
         '{"fine":true}',
       ]);
@@ -944,8 +830,8 @@ function applicationMisuse(framework: Framework): void {
       };
       const app = await framework.serve({}, [{ path: '/left', handler }]);
       const peer = await connect(`${app.url}/left`);
-      peer.client.send('hello');
-      peer.client.close(4001, 'bye');
+      peer.send('hello');
+      peer.close(4001, 'bye');
       expect(await results.first()).to.deep.equal({
         first: 'hello',
         'disconnect code': 4001,
@@ -957,8 +843,8 @@ function applicationMisuse(framework: Framework): void {
         close: 'WebSocketStateError',
         state: 'DISCONNECTED/DISCONNECTED',
       });
-      expect((await peer.closed).code).to.equal(4001);
-      expect(peer.messages).to.deep.equal([]);
+      expect((await closed(peer)).code).to.equal(4001);
+      expect(await received(peer)).to.deep.equal([]);
       expect(app.onErrors).to.deep.equal([]);
     });
   });
@@ -969,13 +855,7 @@ function applicationMisuse(framework: Framework): void {
 describe('faults through the adapters', () => {
   const noise = captureNoise();
 
-  afterEach(async () => {
-    for (const client of clients) client.terminate();
-    clients.clear();
-    for (const raw of raws) raw.destroy();
-    raws.clear();
-    await closeApps();
-  });
+  afterEach(cleanup);
 
   for (const framework of frameworks) {
     describe(`wsgate/${framework.name}`, () => {
@@ -987,14 +867,5 @@ describe('faults through the adapters', () => {
     });
   }
 
-  // Last (mocha runs a suite's own tests before its sub-suites).
-  describe('in the end', () => {
-    it('printed nothing to stderr or the console, and raised no uncaught error', async () => {
-      await new Promise((resolve) => setImmediate(resolve));
-      expect({ uncaught: noise.uncaught, printed: noise.printed }).to.deep.equal({
-        uncaught: [],
-        printed: [],
-      });
-    });
-  });
+  printedNothingInTheEnd(noise);
 });

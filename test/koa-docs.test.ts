@@ -1,52 +1,23 @@
-// Runs the examples docs/koa.md quotes (test/docs.test.ts checks the quotes are verbatim).
-import { once } from 'node:events';
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http from 'node:http';
 import { expect } from 'chai';
 import request from 'superwstest';
-import { WebSocket as Client } from 'ws';
-import { closeAll, serve } from './koa-support.js';
-import { closed, connect, nextMessage, refusal } from './support/plain-server.js';
+import { cleanup } from './support/cleanup.js';
+import { connect, nextMessage } from './support/clients.js';
+import { checkQuickStart } from './support/examples.js';
+import { refusal } from './support/refusal.js';
+import { serve } from './support/servers.js';
 // The testing section's example is itself a mocha suite: importing it registers it.
 import '../examples/koa/broadcast.spec.js';
 
-function port(server: http.Server): number {
-  return (server.address() as AddressInfo).port;
-}
-
 describe('docs/koa.md', () => {
-  const servers: http.Server[] = [];
-  afterEach(async () => {
-    await closeAll();
-    for (const server of servers.splice(0)) {
-      server.closeAllConnections();
-      server.close();
-    }
-  });
+  afterEach(cleanup);
 
-  it('quick start: echoes, then shuts down gracefully (1001, then no more connections)', async () => {
-    const previous = process.env.PORT;
-    process.env.PORT = '0';
-    const example = await import('../examples/koa/quick-start.js');
-    if (previous === undefined) delete process.env.PORT;
-    else process.env.PORT = previous;
-    const { server, sockets } = example;
-    servers.push(server);
-    if (!server.listening) await once(server, 'listening');
-    const client = await connect(`ws://127.0.0.1:${port(server)}/echo`);
-    client.send('hi');
-    expect((await nextMessage(client)).data.toString()).to.equal('echo: hi');
-    const gone = closed(client);
-    const serverClosed = once(server, 'close');
-    await example.shutdown();
-    expect(sockets.clients.size).to.equal(0);
-    expect(await gone).to.deep.equal({ code: 1001, reason: 'Server restarting' });
-    await serverClosed;
-  });
+  it('quick start: echoes, then shuts down gracefully (1001, then no more connections)', () =>
+    checkQuickStart(() => import('../examples/koa/quick-start.js')));
 
   it('routes: app params, nested router with prefix, fall-through page, by hand', async () => {
     const { app, sockets } = await import('../examples/koa/routes.js');
-    const served = await serve(app, sockets);
+    const served = await serve(http.createServer(app.callback()), { sockets });
     await request(served.server)
       .ws('/rooms/lobby')
       .expectText('welcome to lobby')
@@ -70,12 +41,12 @@ describe('docs/koa.md', () => {
 
   it('auth: 401 without a token, 409 for a second connection, hello with a token', async () => {
     const { app } = await import('../examples/koa/auth.js');
-    const served = await serve(app, undefined);
-    const anonymous = await refusal(`${served.ws}/chat`);
+    const served = await serve(http.createServer(app.callback()));
+    const anonymous = await refusal(`${served.url}/chat`);
     expect([anonymous.status, anonymous.body]).to.deep.equal([401, 'Log in first']);
     const first = request(served.server).ws('/chat?token=s3cret').expectText('hello ann');
     await first;
-    const second = await refusal(`${served.ws}/chat`, { Authorization: 'Bearer s3cret' });
+    const second = await refusal(`${served.url}/chat`, { Authorization: 'Bearer s3cret' });
     expect(second.status).to.equal(409);
     expect(second.headers['retry-after']).to.equal('10');
     expect(JSON.parse(second.body)).to.deep.equal({ error: 'Already connected elsewhere' });
@@ -84,20 +55,11 @@ describe('docs/koa.md', () => {
 
   it('attach: the other upgrade listener keeps its path; the app gets the rest', async () => {
     const { server, sockets, legacy } = await import('../examples/koa/attach.js');
-    servers.push(server);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const url = `ws://127.0.0.1:${port(server)}`;
-    try {
-      const other = new Client(`${url}/legacy`);
-      const [greeting] = (await once(other, 'message')) as [Buffer];
-      expect(greeting.toString()).to.equal('from ws');
-      other.terminate();
-      await request(server).ws('/live').expectText('from koa').expectClosed(1000);
-      expect((await refusal(`${url}/elsewhere`)).status).to.equal(404);
-    } finally {
-      await sockets.close();
-      legacy.close();
-    }
+    const { url } = await serve(server, { sockets: [sockets, legacy] });
+    const other = await connect(`${url}/legacy`);
+    expect((await nextMessage(other)).data.toString()).to.equal('from ws');
+    other.terminate();
+    await request(server).ws('/live').expectText('from koa').expectClosed(1000);
+    expect((await refusal(`${url}/elsewhere`)).status).to.equal(404);
   });
 });

@@ -1,18 +1,15 @@
+import http from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import Koa from 'koa';
 import { websocket, withWebSocket } from '../adapters/koa/index.js';
 import type { WebSocketDisconnect } from '../lib/index.js';
-import {
-  afterHead,
-  captureConsoleError,
-  clientCloseFrame,
-  closeAll,
-  rawExchange,
-  serve,
-} from './koa-support.js';
-import { signal, until } from './support/plain-server.js';
+import { cleanup } from './support/cleanup.js';
+import { captureOutput } from './support/output.js';
+import { handshake, RawClient } from './support/raw-client.js';
+import { serve } from './support/servers.js';
+import { deferred, tick, until } from './support/waiting.js';
 
 // Node hands upgrade requests to the app ('request' path) when the server has no `upgrade`
 // listener; with `sockets.attach(server)` they come from the `upgrade` event instead.
@@ -23,27 +20,28 @@ function serverCloseFrame(code: number): number[] {
   return [0x88, 0x02, code >> 8, code & 0xff];
 }
 
-/** Answers the server's close frame, as a well-behaved client does. */
-function answerClose(socket: Socket, received: Buffer): void {
-  const frames = afterHead(received);
-  if (frames[0] === 0x88 && !socket.writableEnded) socket.end(clientCloseFrame(1000));
+/** A raw client that has sent a WebSocket handshake for `path`. */
+async function handshaking(port: number, path: string): Promise<RawClient> {
+  const raw = await RawClient.open(port);
+  raw.write(handshake({ path }));
+  return raw;
 }
 
 describe('wsgate/koa on the wire', () => {
-  afterEach(closeAll);
+  afterEach(cleanup);
 
   for (const path of paths) {
     describe(`through the ${path} path`, () => {
       async function start(app: Koa, sockets: ReturnType<typeof websocket>) {
-        return serve(app, sockets, 'createServer', (server) => {
-          if (path === 'upgrade') sockets.attach(server);
-        });
+        const server = http.createServer(app.callback());
+        if (path === 'upgrade') sockets.attach(server);
+        return serve(server, { sockets });
       }
 
       it('never lets Koa write into an upgraded stream (throw after accept → only a 1011 frame)', async () => {
         const app = withWebSocket(new Koa());
         const sockets = websocket({ heartbeat: false, onError: () => {} });
-        const upstream = signal<number>();
+        const upstream = deferred<number>();
         let reads = 0;
         // Upstream middleware that sets a body once the chain is done: Koa must not send it.
         app.use(async (ctx, next) => {
@@ -63,16 +61,17 @@ describe('wsgate/koa on the wire', () => {
           throw new Error('after accept');
         });
         const served = await start(app, sockets);
-        const received = await rawExchange(served.ws, '/fail', answerClose);
-        const text = received.toString('latin1');
+        const raw = await handshaking(served.port, '/fail');
+        await raw.answerClose();
+        const text = raw.received.toString('latin1');
         expect(text.startsWith('HTTP/1.1 101 Switching Protocols\r\n')).to.equal(true);
-        expect([...afterHead(received)]).to.deep.equal(serverCloseFrame(1011));
+        expect([...raw.afterHead()]).to.deep.equal(serverCloseFrame(1011));
         expect(text).not.to.include('HTTP/1.1 500');
         expect(text).not.to.include('LATE BODY');
         // Upstream middleware sees the upgrade as a 101, not Koa's default 404.
         expect(await upstream.promise).to.equal(101);
         // Koa's response step (right after the chain) did not even start reading the body.
-        await new Promise((resolve) => setImmediate(resolve));
+        await tick();
         expect(reads).to.equal(0);
       });
 
@@ -86,9 +85,10 @@ describe('wsgate/koa on the wire', () => {
           ctx.throw(400, 'after accept');
         });
         const served = await start(app, sockets);
-        const received = await rawExchange(served.ws, '/hand', answerClose);
-        expect(received.toString('latin1')).to.match(/^HTTP\/1\.1 101 /);
-        expect([...afterHead(received)]).to.deep.equal(serverCloseFrame(1011));
+        const raw = await handshaking(served.port, '/hand');
+        await raw.answerClose();
+        expect(raw.received.toString('latin1')).to.match(/^HTTP\/1\.1 101 /);
+        expect([...raw.afterHead()]).to.deep.equal(serverCloseFrame(1011));
       });
 
       it('answers a refused upgrade with exactly one HTTP response and closes', async () => {
@@ -97,7 +97,9 @@ describe('wsgate/koa on the wire', () => {
         app.use(sockets);
         app.websocket('/refuse', (socket) => socket.close());
         const served = await start(app, sockets);
-        const text = (await rawExchange(served.ws, '/refuse')).toString('latin1');
+        const raw = await handshaking(served.port, '/refuse');
+        await raw.closed;
+        const text = raw.received.toString('latin1');
         expect(text).to.match(/^HTTP\/1\.1 403 /);
         expect(text.match(/HTTP\/1\.1/g)).to.have.length(1);
       });
@@ -105,9 +107,9 @@ describe('wsgate/koa on the wire', () => {
       it('logs nothing when the client resets the connection before the handshake completes', async () => {
         const app = withWebSocket(new Koa());
         const sockets = websocket({ heartbeat: false });
-        const entered = signal<Socket>();
-        const release = signal();
-        const outcome = signal<string>();
+        const entered = deferred<Socket>();
+        const release = deferred();
+        const outcome = deferred<string>();
         app.use(sockets);
         app.use(async (ctx, next) => {
           entered.resolve(ctx.req.socket);
@@ -125,14 +127,11 @@ describe('wsgate/koa on the wire', () => {
           }
         });
         const served = await start(app, sockets);
-        const logged = await captureConsoleError(async () => {
-          let client: Socket | undefined;
-          const exchange = rawExchange(served.ws, '/slow', undefined, (socket) => {
-            client = socket;
-          });
+        const logged = await captureOutput(async () => {
+          const raw = await handshaking(served.port, '/slow');
           const serverSide = await entered.promise;
-          client?.resetAndDestroy();
-          await exchange;
+          raw.socket.resetAndDestroy();
+          await raw.closed;
           release.resolve();
           expect(await outcome.promise).to.equal('WebSocketDisconnect');
           await until(() => serverSide.destroyed);
@@ -143,7 +142,7 @@ describe('wsgate/koa on the wire', () => {
       it('logs nothing when the client resets an open connection; the handler sees 1006', async () => {
         const app = withWebSocket(new Koa());
         const sockets = websocket({ heartbeat: false });
-        const disconnect = signal<WebSocketDisconnect>();
+        const disconnect = deferred<WebSocketDisconnect>();
         app.use(sockets);
         app.websocket('/open', async (socket) => {
           await socket.accept();
@@ -152,10 +151,11 @@ describe('wsgate/koa on the wire', () => {
             .catch((error: WebSocketDisconnect) => disconnect.resolve(error));
         });
         const served = await start(app, sockets);
-        const logged = await captureConsoleError(async () => {
-          await rawExchange(served.ws, '/open', (socket, received) => {
-            if (received.includes('\r\n\r\n') && !socket.destroyed) socket.resetAndDestroy();
-          });
+        const logged = await captureOutput(async () => {
+          const raw = await handshaking(served.port, '/open');
+          await raw.response();
+          raw.socket.resetAndDestroy();
+          await raw.closed;
           expect((await disconnect.promise).code).to.equal(1006);
           await until(() => sockets.clients.size === 0);
         });

@@ -5,19 +5,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { WebSocket as Client } from 'ws';
-import { closed, nextMessage, refusal } from './support/plain-server.js';
+import { closed, nextMessage } from './support/clients.js';
+import { withPort0 } from './support/examples.js';
+import { refusal } from './support/refusal.js';
 
 async function load(path: string): Promise<Server> {
-  const previous = process.env.PORT;
-  process.env.PORT = '0';
-  try {
-    const { server } = (await import(path)) as { server: Server };
-    if (!server.listening) await once(server, 'listening');
-    return server;
-  } finally {
-    if (previous === undefined) delete process.env.PORT;
-    else process.env.PORT = previous;
-  }
+  const { server } = (await withPort0(() => import(path))) as { server: Server };
+  if (!server.listening) await once(server, 'listening');
+  return server;
 }
 
 const examples = [

@@ -1,19 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import { expect } from 'chai';
-import { WebSocket as Client } from 'ws';
 import type { OriginPolicy } from '../lib/server/index.js';
+import { cleanup } from './support/cleanup.js';
+import { attempt, nextMessage } from './support/clients.js';
 import {
   type App,
-  closeApps,
   type Framework,
   frameworks,
   type Gate,
   type Handler,
 } from './support/frameworks.js';
-import { captureNoise } from './support/quiet.js';
+import { captureNoise, printedNothingInTheEnd } from './support/output.js';
 
 /*
- * Cross-site WebSocket hijacking (issue 6): browsers attach cookies to cross-site WebSocket
+ * Cross-site WebSocket hijacking: browsers attach cookies to cross-site WebSocket
  * handshakes and CORS does not apply, so a cookie-authenticated endpoint must check `Origin`. With
  * `origins`, a foreign origin is refused with 403 before any middleware runs — even with a valid
  * session cookie — on both adapters.
@@ -34,30 +34,17 @@ interface Outcome {
 }
 
 /** Opens a handshake with the given Origin and Cookie; resolves with what the client got. */
-function attempt(url: string, origin: string | undefined, cookie: string | undefined) {
-  return new Promise<Outcome>((resolve, reject) => {
-    const headers: Record<string, string> = cookie === undefined ? {} : { Cookie: cookie };
-    const client = new Client(url, origin === undefined ? { headers } : { headers, origin });
-    client.on('error', () => {});
-    client.once('message', (data: Buffer) => {
-      client.close();
-      resolve({ status: 101, body: '', greeting: data.toString() });
-    });
-    client.once('close', (code) => reject(new Error(`closed with ${code} before a greeting`)));
-    client.once('unexpected-response', (_req, res: IncomingMessage) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => {
-        const done = () => resolve({ status: res.statusCode ?? 0, body });
-        // The refused connection must be closed by the server, not left hanging.
-        if (res.socket.destroyed) done();
-        else res.socket.once('close', done);
-      });
-    });
-  });
+async function tryAccount(
+  url: string,
+  origin: string | undefined,
+  cookie: string | undefined,
+): Promise<Outcome> {
+  const headers: Record<string, string> = cookie === undefined ? {} : { Cookie: cookie };
+  const outcome = await attempt(url, [], origin === undefined ? { headers } : { headers, origin });
+  if (!('client' in outcome)) return { status: outcome.status, body: outcome.body };
+  const greeting = (await nextMessage(outcome.client)).data.toString();
+  outcome.client.close();
+  return { status: 101, body: '', greeting };
 }
 
 interface Served {
@@ -130,14 +117,14 @@ const CASES: OriginCase[] = [
 
 describe('security: cross-site WebSocket hijacking', () => {
   const noise = captureNoise();
-  afterEach(closeApps);
+  afterEach(cleanup);
 
   for (const framework of frameworks) {
     describe(`wsgate/${framework.name} with origins: ['${APP_ORIGIN}'] and a session cookie`, () => {
       for (const testCase of CASES) {
         it(`${testCase.why} → ${testCase.status}`, async () => {
           const { app, sessionChecks, handlerRuns } = await cookieApp(framework, [APP_ORIGIN]);
-          const outcome = await attempt(`${app.url}/account`, testCase.origin, testCase.cookie);
+          const outcome = await tryAccount(`${app.url}/account`, testCase.origin, testCase.cookie);
           expect(outcome.status, outcome.body).to.equal(testCase.status);
           if (testCase.status === 101) {
             expect(outcome.greeting).to.equal('hello ann');
@@ -161,24 +148,20 @@ describe('security: cross-site WebSocket hijacking', () => {
         const sameOrigin: OriginPolicy = (origin, req) => origin === `http://${req.headers.host}`;
         const { app, sessionChecks } = await cookieApp(framework, sameOrigin);
         const own = app.http;
-        expect((await attempt(`${app.url}/account`, own, SESSION)).status).to.equal(101);
-        expect((await attempt(`${app.url}/account`, own, undefined)).status).to.equal(401);
-        expect((await attempt(`${app.url}/account`, APP_ORIGIN, SESSION)).status).to.equal(403);
-        expect((await attempt(`${app.url}/account`, undefined, SESSION)).status).to.equal(403);
+        expect((await tryAccount(`${app.url}/account`, own, SESSION)).status).to.equal(101);
+        expect((await tryAccount(`${app.url}/account`, own, undefined)).status).to.equal(401);
+        expect((await tryAccount(`${app.url}/account`, APP_ORIGIN, SESSION)).status).to.equal(403);
+        expect((await tryAccount(`${app.url}/account`, undefined, SESSION)).status).to.equal(403);
         expect(sessionChecks()).to.equal(2);
       });
 
       it('without origins, a foreign page with the cookie gets in (why the option matters)', async () => {
         const { app } = await cookieApp(framework, () => true);
-        const outcome = await attempt(`${app.url}/account`, 'http://evil.test', SESSION);
+        const outcome = await tryAccount(`${app.url}/account`, 'http://evil.test', SESSION);
         expect([outcome.status, outcome.greeting]).to.deep.equal([101, 'hello ann']);
       });
     });
   }
 
-  describe('in the end', () => {
-    it('printed nothing to stderr or the console, and raised no uncaught error', () => {
-      expect([...noise.printed, ...noise.uncaught]).to.deep.equal([]);
-    });
-  });
+  printedNothingInTheEnd(noise);
 });

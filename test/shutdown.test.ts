@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { WebSocket as Client } from 'ws';
+import { cleanup } from './support/cleanup.js';
+import { closed, connect, nextMessage } from './support/clients.js';
+import { refusal } from './support/refusal.js';
 
 /*
- * Graceful shutdown with many open sockets (issue 6), for both adapters: the server runs in a
+ * Graceful shutdown with many open sockets, for both adapters: the server runs in a
  * child process (test/fixtures/shutdown-server.ts) with the default heartbeat and handshake
  * timeout; the test opens 500 WebSockets and a few handshakes still waiting on middleware, then
  * signals it to call `server.close()` and `sockets.close()`. Every client must get 1001, the
@@ -52,35 +53,11 @@ function lines(child: ChildProcess): (event: string) => Promise<Line> {
   };
 }
 
-function open(url: string): Promise<{ client: Client; closed: Promise<[number, string]> }> {
-  return new Promise((resolve, reject) => {
-    const client = new Client(url);
-    const closed = new Promise<[number, string]>((done) => {
-      client.on('close', (code, reason) => done([code, reason.toString()]));
-    });
-    client.once('open', () => resolve({ client, closed }));
-    client.once('error', reject);
-  });
-}
-
-function pendingHandshake(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const client = new Client(url);
-    client.on('error', () => {});
-    client.once('open', () => reject(new Error('upgraded')));
-    client.once('unexpected-response', (_req, res: IncomingMessage) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-  });
-}
-
 describe('shutdown with 500 open sockets (in a child process)', () => {
   let child: ChildProcess | undefined;
-  const clients: Client[] = [];
 
-  afterEach(() => {
-    for (const client of clients.splice(0)) client.terminate();
+  afterEach(async () => {
+    await cleanup();
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     child = undefined;
   });
@@ -100,32 +77,31 @@ describe('shutdown with 500 open sockets (in a child process)', () => {
       const next = lines(server);
       const { port } = (await next('ready')) as Line & { port: number };
 
-      const opened: Array<{ client: Client; closed: Promise<[number, string]> }> = [];
+      const opened: Awaited<ReturnType<typeof connect>>[] = [];
       for (let i = 0; i < SOCKETS; i += BATCH) {
         const batch = await Promise.all(
           Array.from({ length: Math.min(BATCH, SOCKETS - i) }, () =>
-            open(`ws://127.0.0.1:${port}/echo`),
+            connect(`ws://127.0.0.1:${port}/echo`),
           ),
         );
-        for (const entry of batch) clients.push(entry.client);
         opened.push(...batch);
       }
       // One round trip on the last one: all are served.
-      const last = opened.at(-1)?.client as Client;
-      last.send('ping');
-      expect(String((await once(last, 'message'))[0])).to.equal('ping');
+      const last = opened.at(-1);
+      last?.send('ping');
+      expect(last && (await nextMessage(last)).data.toString()).to.equal('ping');
       const pending = Array.from({ length: PENDING }, () =>
-        pendingHandshake(`ws://127.0.0.1:${port}/pending`),
+        refusal(`ws://127.0.0.1:${port}/pending`).then((answer) => answer.status),
       );
       // All of them wait in the middleware.
       await next(`pending ${PENDING}`);
 
       const signalled = performance.now();
       server.kill('SIGUSR2');
-      const closed = await next('closed');
-      const codes = await Promise.all(opened.map((entry) => entry.closed));
+      const report = await next('closed');
+      const codes = await Promise.all(opened.map((client) => closed(client)));
       const byCode: Record<string, number> = {};
-      for (const [code, reason] of codes) {
+      for (const { code, reason } of codes) {
         const key = `${code} ${reason}`;
         byCode[key] = (byCode[key] ?? 0) + 1;
       }
@@ -135,8 +111,8 @@ describe('shutdown with 500 open sockets (in a child process)', () => {
       expect(await Promise.all(pending), 'pending handshakes').to.deep.equal(
         Array(PENDING).fill(503),
       );
-      expect(closed.clients).to.equal(0);
-      expect(closed.ends, 'what the handlers saw').to.deep.equal({ 1001: SOCKETS });
+      expect(report.clients).to.equal(0);
+      expect(report.ends, 'what the handlers saw').to.deep.equal({ 1001: SOCKETS });
 
       // Nothing keeps the process alive: it exits on its own, soon.
       const timeout = new Promise<'timeout'>((resolve) =>

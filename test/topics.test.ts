@@ -2,15 +2,10 @@ import { expect } from 'chai';
 import type { WebSocket as Client } from 'ws';
 import { type PubSubFactory, WebSocketStateError } from '../lib/index.js';
 import { inProcessPubSub } from '../lib/server/index.js';
-import {
-  closed,
-  connect,
-  nextMessage,
-  type PlainServer,
-  plainServer,
-  signal,
-  until,
-} from './support/plain-server.js';
+import { cleanup } from './support/cleanup.js';
+import { closed, connect, nextMessage } from './support/clients.js';
+import { type PlainServer, plainServer } from './support/plain-server.js';
+import { deferred, until } from './support/waiting.js';
 
 /** Client commands the test server's handler carries out, answering 'ok' or the error's name. */
 type Command =
@@ -77,16 +72,13 @@ function recordingPubSub() {
 
 describe('topics (in-process backplane)', () => {
   let current: PlainServer | undefined;
-  const clients: Client[] = [];
   afterEach(async () => {
-    for (const client of clients.splice(0)) client.terminate();
-    await current?.close();
     current = undefined;
+    await cleanup();
   });
 
   async function join(topic: string): Promise<Client> {
     const client = await connect(current?.url ?? '');
-    clients.push(client);
     expect(await ask(client, { op: 'sub', topic })).to.equal('ok');
     return client;
   }
@@ -169,7 +161,7 @@ describe('topics (in-process backplane)', () => {
   });
 
   it('empties socket.topics as soon as the client disconnects', async () => {
-    const left = signal<number>();
+    const left = deferred<number>();
     current = await plainServer(async (socket) => {
       await socket.accept();
       await socket.receiveText();
@@ -187,7 +179,7 @@ describe('topics (in-process backplane)', () => {
   });
 
   it('refuses bad calls with the documented errors', async () => {
-    const seen = signal<string[]>();
+    const seen = deferred<string[]>();
     current = await plainServer(async (socket) => {
       const names: string[] = [];
       const attempt = (call: () => Promise<unknown>) =>
@@ -205,8 +197,7 @@ describe('topics (in-process backplane)', () => {
       await attempt(() => socket.subscribe('late'));
       seen.resolve(names);
     });
-    const client = await connect(current.url);
-    clients.push(client);
+    await connect(current.url);
     expect(await seen.promise).to.deep.equal([
       WebSocketStateError.name,
       'TypeError',
@@ -245,7 +236,6 @@ describe('topics (in-process backplane)', () => {
     current = await topicServer();
     const many: Client[] = [];
     for (let i = 0; i < 1000; i++) many.push(await connect(current.url));
-    clients.push(...many);
     await Promise.all(many.map((client) => ask(client, { op: 'sub', topic: 'all' })));
     const counts = new Array<number>(many.length).fill(0);
     many.forEach((client, i) => {

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import { WebSocket as Client } from 'ws';
-import { until } from '../support/plain-server.js';
 import { RedisServer } from '../support/redis-server.js';
+import { until } from '../support/waiting.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/topic-server.ts', import.meta.url));
 

@@ -5,8 +5,8 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { WebSocket as Client } from 'ws';
-import { until } from '../support/plain-server.js';
 import { RedisServer } from '../support/redis-server.js';
+import { until } from '../support/waiting.js';
 
 const MAIN = fileURLToPath(new URL('../../demo/main.ts', import.meta.url));
 
@@ -116,7 +116,7 @@ describe('the chat demo on two cluster workers sharing Redis', function () {
     const b = members.find((m) => m.worker === workers[1]) as Member;
 
     // Everyone counts everyone, whichever worker holds them.
-    await until(() => members.every((m) => m.count() === members.length), 10_000);
+    await until(() => members.every((m) => m.count() === members.length), { ms: 10_000 });
 
     // A message from a client on one worker reaches every client on both, exactly once.
     a.say(`one from ${a.worker}`);
@@ -131,7 +131,7 @@ describe('the chat demo on two cluster workers sharing Redis', function () {
     // A leaves: the others, on both workers, see the count drop and the notice.
     a.ws.close(1000);
     const rest = members.filter((m) => m !== a);
-    await until(() => rest.every((m) => m.count() === rest.length), 10_000);
+    await until(() => rest.every((m) => m.count() === rest.length), { ms: 10_000 });
     await until(() =>
       rest.every((m) => m.received.some((n) => n.type === 'leave' && n.name === a.name)),
     );
@@ -146,6 +146,6 @@ describe('the chat demo on two cluster workers sharing Redis', function () {
     demo.child.kill('SIGTERM');
     const [code] = await exited;
     expect(code).to.equal(0);
-    await until(() => workers.every((pid) => !alive(pid)), 5_000);
+    await until(() => workers.every((pid) => !alive(pid)), { ms: 5_000 });
   });
 });

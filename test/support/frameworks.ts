@@ -2,24 +2,26 @@
  * One factory per framework, so a suite can run the same cases against an Express app and a Koa
  * app: the same routes (framework-neutral "gates" as middleware, then a handler), real servers on
  * 127.0.0.1, and a record of the errors that reached the application (`onError`) and the
- * framework's own error handling (Express error middleware, Koa's `app.on('error')`).
+ * framework's own error handling (Express error middleware, Koa's `app.on('error')`). Apps are
+ * closed by `cleanup()` (test/support/cleanup.ts) or their own `close()`.
  */
-import { EventEmitter, once } from 'node:events';
 import http, { type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import Koa from 'koa';
 import { websocket as expressWebsocket } from '../../adapters/express/index.js';
 import { websocket as koaWebsocket, withWebSocket } from '../../adapters/koa/index.js';
 import type { WebSocket } from '../../lib/index.js';
 import type { WebSocketPlugin, WebSocketPluginOptions } from '../../lib/server/index.js';
+import { type Served, serve } from './servers.js';
 
 export type FrameworkName = 'express' | 'koa';
 
 /** An HTTP answer a gate gives instead of letting the upgrade through. */
 export interface GateRefusal {
   status: number;
-  body: string;
+  /** Text (sent as text/plain), or a value sent as JSON. */
+  body: string | object;
+  headers?: Record<string, string>;
 }
 
 /** A framework-neutral middleware: refuse with a response, or let the request go on. */
@@ -32,34 +34,47 @@ export type Handler = (socket: WebSocket, req: IncomingMessage) => unknown;
 
 export interface Route {
   path: string;
+  /** The route's own middleware, in order, before the handler. */
   gates?: Gate[];
   handler: Handler;
+  /** A plain HTTP page served on the same path after the WebSocket route (a literal path). */
+  page?: string;
 }
 
-export interface App {
+/** How the app around the routes is built. */
+export interface Setup {
+  /** App-level middleware, after the plugin and before every route. */
+  middleware?: Gate[];
+  /** Leaves `app.use(sockets)` out: the routes then fail on upgrades with a clear error. */
+  withoutPlugin?: boolean;
+  /** Called with the server before it listens (another `upgrade` listener, `sockets.attach`). */
+  server?: (server: http.Server, sockets: WebSocketPlugin) => void;
+}
+
+/** A served app: the server (see `serve`), its plugin, and the errors that reached it. */
+export interface App extends Served {
   framework: FrameworkName;
-  server: http.Server;
   sockets: WebSocketPlugin;
-  port: number;
-  /** `ws://127.0.0.1:port` */
-  url: string;
-  /** `http://127.0.0.1:port` */
-  http: string;
   /** Errors handed to `options.onError` (unless the test gave its own). */
   readonly onErrors: unknown[];
   /** Errors that reached the framework's error handling. */
   readonly frameworkErrors: unknown[];
-  /** Server-side TCP connections still open. */
-  readonly connections: ReadonlySet<Socket>;
-  /** Emits `connection` (a server-side socket) and `close` (one of them closed). */
-  readonly events: EventEmitter;
-  close(): Promise<void>;
 }
 
 export interface Framework {
   name: FrameworkName;
-  /** Serves an app with the plugin (heartbeat off unless given) and `routes`. */
-  serve(options: WebSocketPluginOptions, routes: Route[]): Promise<App>;
+  /** The bodies of the framework's own answers (its default error handling). */
+  pages: {
+    /** To a request no route took. */
+    notFound(path: string): RegExp;
+    /** To an error thrown before the response started. */
+    serverError: RegExp;
+  };
+  /**
+   * Serves an app with the plugin (heartbeat off unless given) and `routes` on 127.0.0.1, closed
+   * by `cleanup()`.
+   */
+  serve(options: WebSocketPluginOptions, routes: Route[], setup?: Setup): Promise<App>;
 }
 
 function expressGate(gate: Gate) {
@@ -67,8 +82,10 @@ function expressGate(gate: Gate) {
     Promise.resolve()
       .then(() => gate(req))
       .then((refusal) => {
-        if (refusal) res.status(refusal.status).type('text').send(refusal.body);
-        else next();
+        if (!refusal) return next();
+        res.status(refusal.status).set(refusal.headers ?? {});
+        if (typeof refusal.body === 'string') res.type('text').send(refusal.body);
+        else res.json(refusal.body);
       }, next);
   };
 }
@@ -78,6 +95,7 @@ function koaGate(gate: Gate) {
     const refusal = await gate(ctx.req);
     if (refusal) {
       ctx.status = refusal.status;
+      ctx.set(refusal.headers ?? {});
       ctx.body = refusal.body;
       return;
     }
@@ -85,49 +103,17 @@ function koaGate(gate: Gate) {
   };
 }
 
-const running = new Set<App>();
-
 async function listen(
   framework: FrameworkName,
   server: http.Server,
   sockets: WebSocketPlugin,
+  setup: Setup,
   onErrors: unknown[],
   frameworkErrors: unknown[],
 ): Promise<App> {
-  const connections = new Set<Socket>();
-  const events = new EventEmitter();
-  server.on('connection', (socket: Socket) => {
-    connections.add(socket);
-    events.emit('connection', socket);
-    socket.on('close', () => {
-      connections.delete(socket);
-      events.emit('close', socket);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  const app: App = {
-    framework,
-    server,
-    sockets,
-    port,
-    url: `ws://127.0.0.1:${port}`,
-    http: `http://127.0.0.1:${port}`,
-    onErrors,
-    frameworkErrors,
-    connections,
-    events,
-    async close() {
-      running.delete(app);
-      for (const socket of connections) socket.destroy();
-      await sockets.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  running.add(app);
-  return app;
+  setup.server?.(server, sockets);
+  const served = await serve(server, { sockets });
+  return { ...served, framework, sockets, onErrors, frameworkErrors };
 }
 
 function withDefaults(
@@ -145,7 +131,12 @@ function withDefaults(
 
 export const expressFramework: Framework = {
   name: 'express',
-  async serve(options, routes) {
+  // Outside production, Express answers with an HTML error page (with the stack of an error).
+  pages: {
+    notFound: (path) => new RegExp(`<pre>Cannot GET ${path}</pre>`),
+    serverError: /^<!DOCTYPE html>[\s\S]*<title>Error<\/title>/,
+  },
+  async serve(options, routes, setup = {}) {
     const onErrors: unknown[] = [];
     const frameworkErrors: unknown[] = [];
     const app = express();
@@ -153,25 +144,29 @@ export const expressFramework: Framework = {
     // recorded by the error middleware below instead.
     app.set('env', 'test');
     const sockets = expressWebsocket(withDefaults(options, onErrors));
-    app.use(sockets);
+    if (!setup.withoutPlugin) app.use(sockets);
+    for (const gate of setup.middleware ?? []) app.use(expressGate(gate));
     for (const route of routes) {
       app.websocket(
         route.path,
         ...(route.gates ?? []).map(expressGate),
         (socket: WebSocket, req: Request) => route.handler(socket, req),
       );
+      const { page } = route;
+      if (page !== undefined) app.get(route.path, (_req, res) => res.type('html').send(page));
     }
     app.use((error: unknown, _req: Request, _res: Response, next: NextFunction) => {
       frameworkErrors.push(error);
       next(error);
     });
-    return listen('express', http.createServer(app), sockets, onErrors, frameworkErrors);
+    return listen('express', http.createServer(app), sockets, setup, onErrors, frameworkErrors);
   },
 };
 
 export const koaFramework: Framework = {
   name: 'koa',
-  async serve(options, routes) {
+  pages: { notFound: () => /^Not Found$/, serverError: /^Internal Server Error$/ },
+  async serve(options, routes, setup = {}) {
     const onErrors: unknown[] = [];
     const frameworkErrors: unknown[] = [];
     const app = withWebSocket(new Koa());
@@ -180,42 +175,24 @@ export const koaFramework: Framework = {
       frameworkErrors.push(error);
     });
     const sockets = koaWebsocket(withDefaults(options, onErrors));
-    app.use(sockets);
+    if (!setup.withoutPlugin) app.use(sockets);
+    for (const gate of setup.middleware ?? []) app.use(koaGate(gate));
     for (const route of routes) {
       app.websocket(route.path, ...(route.gates ?? []).map(koaGate), (socket, ctx) =>
         route.handler(socket, ctx.req),
       );
+      const { page } = route;
+      if (page !== undefined) {
+        app.use((ctx, next) => {
+          if (ctx.path !== route.path || ctx.method !== 'GET') return next();
+          ctx.type = 'html';
+          ctx.body = page;
+        });
+      }
     }
-    return listen('koa', http.createServer(app.callback()), sockets, onErrors, frameworkErrors);
+    const server = http.createServer(app.callback());
+    return listen('koa', server, sockets, setup, onErrors, frameworkErrors);
   },
 };
 
 export const frameworks: readonly Framework[] = [expressFramework, koaFramework];
-
-/** Closes every app a factory served and that is still open (for `afterEach`). */
-export async function closeApps(): Promise<void> {
-  await Promise.all([...running].map((app) => app.close()));
-}
-
-/** Things a handler reports, in order, with a way to wait for them. */
-export class Recorder<T = unknown> {
-  readonly list: T[] = [];
-  readonly #events = new EventEmitter();
-
-  add(item: T): void {
-    this.list.push(item);
-    this.#events.emit('add');
-  }
-
-  /** Resolves once at least `count` items were recorded. */
-  async atLeast(count: number): Promise<T[]> {
-    while (this.list.length < count) await once(this.#events, 'add');
-    return this.list;
-  }
-
-  /** The first item (waits for it). */
-  async first(): Promise<T> {
-    await this.atLeast(1);
-    return this.list[0] as T;
-  }
-}

@@ -5,7 +5,6 @@
  */
 
 import type { EventEmitter } from 'node:events';
-import { once } from 'node:events';
 import { promisify } from 'node:util';
 
 type TimerFunction = typeof setTimeout | typeof setInterval;
@@ -114,9 +113,4 @@ export function leakCheck(emitters: Record<string, EventEmitter>): {
       return { before, after: snapshot(watch.pending()) };
     },
   };
-}
-
-/** Resolves when `emitter` has emitted `event` until `done()` holds (checked first). */
-export async function until(emitter: EventEmitter, event: string, done: () => boolean) {
-  while (!done()) await once(emitter, event);
 }

@@ -1,11 +1,8 @@
-import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocket as Client, type ClientOptions } from 'ws';
 import type { WebSocket } from '../../lib/index.js';
-import type { WebSocketPluginOptions } from '../../lib/server/index.js';
+import type { Upgrade, WebSocketPluginOptions } from '../../lib/server/index.js';
 import { Gateway, runHandler } from '../../lib/server/index.js';
-import type { WsTransport } from '../../lib/server/ws-transport.js';
+import { serve } from './servers.js';
 
 export type PlainHandler = (
   socket: WebSocket,
@@ -13,25 +10,30 @@ export type PlainHandler = (
   res: ServerResponse,
 ) => unknown;
 
-/** A gateway that remembers the transports it opened, so tests can look at their buffers. */
+/** A gateway that remembers the upgrades it took, so tests can look at their buffers. */
 export class SpyGateway extends Gateway {
-  readonly transports: WsTransport[] = [];
-  override opened(transport: WsTransport): void {
-    super.opened(transport);
-    this.transports.push(transport);
+  /** Every upgrade it took, in order, to look at their buffers. */
+  readonly transports: Upgrade[] = [];
+  override open(req: IncomingMessage, res: ServerResponse, url?: string) {
+    const upgrade = super.open(req, res, url);
+    if (upgrade) this.transports.push(upgrade);
+    return upgrade;
   }
 }
 
 export interface PlainServer {
   server: http.Server;
   gateway: SpyGateway;
+  /** `ws://127.0.0.1:port` */
   url: string;
+  port: number;
   close(): Promise<void>;
 }
 
 /**
  * A bare `http` server (no framework) that runs `handler` for every WebSocket upgrade, through
- * the request path (no `upgrade` listener) or the `upgrade` event (`attach`).
+ * the request path (no `upgrade` listener) or the `upgrade` event (`attach`); closed by
+ * `cleanup()` or its own `close()`.
  */
 export async function plainServer(
   handler: PlainHandler,
@@ -56,72 +58,6 @@ export async function plainServer(
     });
   });
   if (path === 'upgrade') gateway.attach(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    server,
-    gateway,
-    url: `ws://127.0.0.1:${port}`,
-    async close() {
-      await gateway.close();
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
-
-/** Opens a `ws` client and waits for the handshake. */
-export async function connect(
-  url: string,
-  protocols?: string | string[],
-  options?: ClientOptions,
-): Promise<Client> {
-  const client = new Client(url, protocols, options);
-  await once(client, 'open');
-  return client;
-}
-
-/** Waits for a client's close event: code and reason. */
-export async function closed(client: Client): Promise<{ code: number; reason: string }> {
-  if (client.readyState === Client.CLOSED) throw new Error('already closed');
-  const [code, reason] = (await once(client, 'close')) as [number, Buffer];
-  return { code, reason: reason.toString() };
-}
-
-/** The next message a client receives. */
-export async function nextMessage(client: Client): Promise<{ data: Buffer; isBinary: boolean }> {
-  const [data, isBinary] = (await once(client, 'message')) as [Buffer, boolean];
-  return { data, isBinary };
-}
-
-/** The HTTP response to a handshake the server refused. */
-export async function refusal(
-  url: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  const client = new Client(url, { headers });
-  client.on('error', () => {});
-  const [, res] = (await once(client, 'unexpected-response')) as [unknown, IncomingMessage];
-  let body = '';
-  for await (const chunk of res) body += chunk;
-  return { status: res.statusCode ?? 0, headers: res.headers, body };
-}
-
-/** Resolves when `predicate` holds, checking on every tick (bounded by the test's timeout). */
-export async function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** A promise with its resolve function, for handing signals into handlers. */
-export function signal<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
+  const served = await serve(server, { sockets: gateway });
+  return { server, gateway, url: served.url, port: served.port, close: served.close };
 }

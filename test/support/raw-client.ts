@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
+import { onCleanup } from './cleanup.js';
 
 /**
  * A client on a raw TCP socket, for what a well-behaved WebSocket client can't do: malformed
@@ -38,11 +39,21 @@ export class RawClient {
     });
   }
 
-  /** Opens a TCP connection to `port` on 127.0.0.1. */
+  /** Opens a TCP connection to `port` on 127.0.0.1 (destroyed by `cleanup()`). */
   static async open(port: number): Promise<RawClient> {
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    onCleanup(() => socket.destroy());
     await once(socket, 'connect');
     return new RawClient(socket);
+  }
+
+  /** Opens a connection and sends a valid handshake for `path`; waits for the 101. */
+  static async upgraded(port: number, path = '/'): Promise<RawClient> {
+    const raw = await RawClient.open(port);
+    raw.write(handshake({ path }));
+    const { status } = await raw.response();
+    if (status !== 101) throw new Error(`handshake status ${status}, not 101`);
+    return raw;
   }
 
   /** Writes bytes (a string is written as latin1 so header bytes go out exactly). */
@@ -82,23 +93,34 @@ export class RawClient {
     return { ...head, body: this.received.subarray(head.length, head.length + length).toString() };
   }
 
+  /** The bytes the server sent after its HTTP response head (the frames after a 101). */
+  afterHead(): Buffer {
+    return this.received.subarray(parseHead(this.received).length);
+  }
+
   /** Frames the server sent after a 101 response (complete frames only). */
   framesAfterHead(): ServerFrame[] {
-    const head = parseHead(this.received);
-    return parseFrames(this.received.subarray(head.length)).frames;
+    return parseFrames(this.afterHead()).frames;
   }
 
   /** Waits for a close frame from the server after a 101, and for the TCP close; returns its code. */
   async closeFrame(): Promise<{ code: number | undefined; reason: string }> {
-    await this.waitFor(
-      (data) =>
-        data.includes('\r\n\r\n') &&
-        parseFrames(data.subarray(parseHead(data).length)).frames.some((f) => f.opcode === 8),
-      'a close frame',
-    );
+    await this.waitFor(hasCloseFrame, 'a close frame');
     await this.closed;
-    const frame = this.framesAfterHead().find((f) => f.opcode === 8) as ServerFrame;
-    return closePayload(frame.payload);
+    const close = this.framesAfterHead().find((f) => f.opcode === OPCODE.close) as ServerFrame;
+    return closePayload(close.payload);
+  }
+
+  /**
+   * Waits for a close frame from the server after a 101, answers it with `code` (as a client must)
+   * and ends the connection, then waits for the TCP close.
+   */
+  async answerClose(code = 1000): Promise<void> {
+    await this.waitFor(hasCloseFrame, 'a close frame');
+    if (!this.socket.writableEnded) {
+      this.socket.end(frame({ opcode: OPCODE.close, payload: closeBody(code) }));
+    }
+    await this.closed;
   }
 
   destroy(): void {
@@ -110,6 +132,14 @@ export class RawClient {
     this.#waiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/** Whether `data` holds an HTTP head and a close frame after it. */
+function hasCloseFrame(data: Buffer): boolean {
+  return (
+    data.includes('\r\n\r\n') &&
+    parseFrames(data.subarray(parseHead(data).length)).frames.some((f) => f.opcode === OPCODE.close)
+  );
 }
 
 function describe(data: Buffer): string {
