@@ -61,6 +61,16 @@ describe('architecture: the imports docs/architecture.md allows', () => {
     ).to.deep.equal([]);
   });
 
+  it('lib/testing imports only lib/ and lib/server/index.ts, and no other entry point imports it', () => {
+    const testing = lib.filter((file) => file.startsWith('lib/testing/'));
+    expect(testing).to.include('lib/testing/index.ts');
+    const others = [...lib.filter((file) => !testing.includes(file)), ...express, ...koa];
+    expect(offending(others, (t) => t.startsWith('lib/testing/'))).to.deep.equal([]);
+    expect(
+      offending(testing, (t) => t.startsWith('lib/server/') && t !== 'lib/server/index.ts'),
+    ).to.deep.equal([]);
+  });
+
   it('adapters import lib/ only through lib/server/index.ts, and never each other', () => {
     const adapters = { express, koa };
     for (const [name, files] of Object.entries(adapters)) {
