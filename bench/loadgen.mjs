@@ -56,9 +56,14 @@ function mark(name) {
   });
 }
 
+let connections = 0;
+
+/** Opens a connection to `path`, spread over the server's processes when it has several. */
 function connect(path) {
+  const urls = spec.urls ?? [spec.url];
+  const url = urls[connections++ % urls.length];
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(spec.url + path, CLIENT);
+    const socket = new WebSocket(url + path, CLIENT);
     const fail = (error) => {
       noteError(error);
       reject(error);

@@ -44,6 +44,9 @@ function topicOf(room: string): string {
   return `room:${room}`;
 }
 
+/** Which rooms have people: each socket also tracks its room (as the key) on this topic. */
+const ROOM_INDEX = 'rooms';
+
 /** The names in a room, from `sockets.presence()`: one key per name, however many tabs. */
 function namesIn(presence: Record<string, unknown[]>): string[] {
   return Object.keys(presence).sort((a, b) => a.localeCompare(b));
@@ -77,16 +80,12 @@ export class Chat {
     shared: boolean;
     rooms: { room: string; count: number }[];
   }> {
-    const sockets = this.#sockets;
-    const counts = ROOMS.map(async (room) => ({
+    const index = (await this.#sockets?.presence(ROOM_INDEX)) ?? {};
+    const rooms = [...new Set([...ROOMS, ...Object.keys(index)])].map((room) => ({
       room,
-      count: sockets ? namesIn(await sockets.presence(topicOf(room))).length : 0,
+      count: index[room]?.length ?? 0,
     }));
-    return {
-      backend: this.backend,
-      shared: this.pubsub !== undefined,
-      rooms: await Promise.all(counts),
-    };
+    return { backend: this.backend, shared: this.pubsub !== undefined, rooms };
   }
 
   /** The handler of `/rooms/:room`, once `requireName` let the upgrade through. */
@@ -110,6 +109,7 @@ export class Chat {
     await socket.subscribe(topic); // resolves once messages to the room (from any process) arrive here
     // Everyone in the room hears of it (onPresence in `use`); it leaves when the socket does.
     await socket.track(topic, name, { id });
+    await socket.track(ROOM_INDEX, room);
     try {
       await socket.publishJson(topic, { type: 'join', name, at: Date.now() }); // everyone but me
       for await (const message of socket.iterJson()) {
@@ -139,12 +139,14 @@ export class Chat {
 
   /** Sends a room's presence to this process's sockets in it (never waits for one). */
   async #pushPresence(sockets: WebSocketPlugin, topic: string): Promise<void> {
-    const names = namesIn(await sockets.presence(topic));
+    if (!topic.startsWith('room:')) return;
+    const presence = await sockets.presence(topic);
     const message = {
       type: 'presence',
       room: topic.slice('room:'.length),
-      count: names.length,
-      names,
+      // Sockets, as in the room list; a name with two tabs is listed once.
+      count: Object.values(presence).reduce((sum, metas) => sum + metas.length, 0),
+      names: namesIn(presence),
     };
     for (const socket of sockets.subscribers(topic)) socket.sendJson(message).catch(() => {});
   }

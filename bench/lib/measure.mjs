@@ -36,6 +36,7 @@ async function measureOnce(loadgen, server, workload, mode) {
   const spec = {
     ...workload.spec,
     url: `ws://127.0.0.1:${server.port}`,
+    urls: server.urls,
     warmupMs: Math.max(mode.warmupMs, workload.minWarmupMs?.(mode) ?? 0),
     windowMs: mode.windowMs,
     timeoutMs: 120_000,

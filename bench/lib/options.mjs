@@ -5,8 +5,8 @@
  * anything is measured.
  */
 import { resolve } from 'node:path';
-import { isBuild, startRedis } from './processes.mjs';
-import { BASELINE, MODES, SERVERS, WORKLOADS } from './workloads.mjs';
+import { isBuild, startRedis, startRedisCluster } from './processes.mjs';
+import { BASELINE, MODES, REDIS_PROCESSES, SERVERS, WORKLOADS } from './workloads.mjs';
 
 export function parseArgs(argv) {
   const args = { quick: false, smoke: false, write: true };
@@ -42,21 +42,32 @@ function byIds(ids, table, kind) {
   });
 }
 
+/** The environment of a Redis row's server: its Redis, and how many processes it runs as. */
+function redisEnv(server, redis) {
+  if (!server.redis) return {};
+  const backplane =
+    server.redis === 'cluster'
+      ? { WSGATE_REDIS_CLUSTER: redis.cluster }
+      : { WSGATE_REDIS_URL: redis.server };
+  return { ...backplane, WSGATE_PROCESSES: String(REDIS_PROCESSES) };
+}
+
 /**
  * The servers to measure, each with the environment it starts with: the wsgate servers import
  * the copy of dist/ in `snapshot` (the candidates the build in --candidate), the Redis ones also
- * get the URL of a redis-server started for them (and are left out when there is none).
+ * get the URL of a redis-server (or the nodes of a Redis Cluster) started for them, and are left
+ * out when there is none.
  */
 export async function pickServers(args, snapshot) {
-  const redisUrl = SERVERS.some((s) => s.redis && (!args.servers || args.servers.includes(s.id)))
-    ? await startRedis()
-    : undefined;
-  const known = SERVERS.filter((server) => !server.redis || redisUrl).map((server) =>
+  const wanted = (kind) =>
+    SERVERS.some((s) => s.redis === kind && (!args.servers || args.servers.includes(s.id)));
+  const redis = {
+    server: wanted('server') ? await startRedis() : undefined,
+    cluster: wanted('cluster') ? await startRedisCluster() : undefined,
+  };
+  const known = SERVERS.filter((server) => !server.redis || redis[server.redis]).map((server) =>
     server.wsgate
-      ? {
-          ...server,
-          env: { WSGATE_DIST: snapshot, ...(server.redis ? { WSGATE_REDIS_URL: redisUrl } : {}) },
-        }
+      ? { ...server, env: { WSGATE_DIST: snapshot, ...redisEnv(server, redis) } }
       : server,
   );
   if (args.candidate) {

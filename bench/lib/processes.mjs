@@ -4,10 +4,12 @@
  * throwaway redis-server of the Redis rows, and stopping them. Everything that spawns or kills a
  * process is here, so that every child is started the same way and none outlives the runner.
  */
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { BENCH, coreBusy, PINNING, ROOT, rssFromProc } from './machine.mjs';
 
 /** Where --cpu-prof and --heap-snapshot put their files (ignored by git). */
@@ -83,17 +85,21 @@ export function stop(child) {
 }
 
 /**
- * A throwaway redis-server on a free loopback port for the Redis rows, stopped when the run
- * exits; `undefined` (and the Redis rows left out) when redis-server is not installed.
+ * A throwaway redis-server on a free loopback port for the Redis rows (with `options`, more
+ * command-line options), stopped when the run exits; `undefined` (and the Redis rows left out)
+ * when redis-server is not installed.
  */
-export async function startRedis() {
+export async function startRedis(options = []) {
   const probe = createServer().listen(0, '127.0.0.1');
   await new Promise((done) => probe.once('listening', done));
   const { port } = probe.address();
   await new Promise((done) => probe.close(done));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ...options,
+    ],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const started = await new Promise((done) => {
@@ -115,6 +121,43 @@ export async function startRedis() {
   child.stdout.unref();
   process.on('exit', () => child.kill('SIGKILL'));
   return `redis://127.0.0.1:${port}`;
+}
+
+const run = promisify(execFile);
+
+/**
+ * A throwaway Redis Cluster of three masters (no replicas: the rows measure publishing, not
+ * failover) for the cluster row; resolves with its nodes' URLs, comma-separated, or `undefined`
+ * when it cannot be made.
+ */
+export async function startRedisCluster() {
+  const dir = mkdtempSync(join(tmpdir(), 'wsgate-bench-cluster-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const urls = [];
+  for (let i = 0; i < 3; i++) {
+    const url = await startRedis([
+      ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--dir', dir],
+    ]);
+    if (!url) return undefined;
+    urls.push(url);
+  }
+  const addresses = urls.map((url) => new URL(url).host);
+  try {
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes'], {
+      timeout: 30_000,
+    });
+    const [host, port] = addresses[0].split(':');
+    for (let waited = 0; ; waited += 100) {
+      const { stdout } = await run('redis-cli', ['-h', host, '-p', port, 'CLUSTER', 'INFO']);
+      if (stdout.includes('cluster_state:ok')) break;
+      if (waited > 10_000) throw new Error('cluster_state is not ok after 10 s');
+      await new Promise((done) => setTimeout(done, 100));
+    }
+  } catch (error) {
+    console.error(`bench: no Redis Cluster (${error.message}): the cluster row is left out`);
+    return undefined;
+  }
+  return urls.join(',');
 }
 
 /**
@@ -162,6 +205,8 @@ export async function startServer(server, profiling) {
     child,
     id: server.id,
     port: ready.port,
+    // A server spread over processes: the URLs of all of them, its own first.
+    urls: (ready.ports ?? [ready.port]).map((port) => `ws://127.0.0.1:${port}`),
     pid: child.pid,
     stderr,
     sample(gc = false, snapshot = undefined) {

@@ -12,7 +12,9 @@ async function smokeOne(server, profiling) {
     const spec = {
       workload: 'smoke',
       url: `ws://127.0.0.1:${running.port}`,
-      broadcastPaths: server.wsgate ? ['/bc', '/pub'] : ['/bc'],
+      urls: running.urls,
+      // A Redis row's clients are spread over its processes: /bc reaches only one process's.
+      broadcastPaths: server.redis ? ['/pub'] : server.wsgate ? ['/bc', '/pub'] : ['/bc'],
       timeoutMs: 20_000,
     };
     const { result } = await loadgen.run(spec, running, false);

@@ -13,22 +13,36 @@ export const SERVERS = [
   { id: 'fastify', label: '@fastify/websocket', file: 'fastify.mjs' },
   { id: 'wsgate-express', label: 'wsgate/express', file: 'wsgate-express.mjs', wsgate: true },
   { id: 'wsgate-koa', label: 'wsgate/koa', file: 'wsgate-koa.mjs', wsgate: true },
-  // The same servers with the Redis backplane (publish only; needs redis-server on the PATH).
+  // The same servers with the Redis backplane (publish only; needs redis-server on the PATH), as
+  // REDIS_PROCESSES processes sharing the topic through one Redis or a Redis Cluster.
   {
     id: 'wsgate-express-redis',
     label: 'wsgate/express+Redis',
     file: 'wsgate-express.mjs',
     wsgate: true,
-    redis: true,
+    redis: 'server',
   },
   {
     id: 'wsgate-koa-redis',
     label: 'wsgate/koa+Redis',
     file: 'wsgate-koa.mjs',
     wsgate: true,
-    redis: true,
+    redis: 'server',
+  },
+  {
+    id: 'wsgate-express-cluster',
+    label: 'wsgate/express+Redis Cluster',
+    file: 'wsgate-express.mjs',
+    wsgate: true,
+    redis: 'cluster',
   },
 ];
+/**
+ * How many processes a Redis row's server runs as: the load generator spreads its clients over
+ * them, so a publish reaches subscribers in every process. All of them run on the server's core;
+ * its CPU figures are the first process's (which also publishes), its rates all deliveries.
+ */
+export const REDIS_PROCESSES = 2;
 /** The server every figure is divided by, in the same round. */
 export const BASELINE = 'ws';
 

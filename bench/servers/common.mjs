@@ -7,6 +7,8 @@
  *   /bc    each message is sent to every open client /pub  (wsgate) published to a topic all are on
  * Framework servers install three no-op middlewares (hooks on fastify) before their routes.
  */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
@@ -57,17 +59,44 @@ export function importWsgate(specifier, file) {
 
 /**
  * The plugin options of the wsgate servers: the defaults, with topics through the Redis
- * backplane when the runner passes WSGATE_REDIS_URL (its Redis rows).
+ * backplane when the runner passes WSGATE_REDIS_URL or WSGATE_REDIS_CLUSTER (comma-separated
+ * node URLs) for its Redis rows.
  */
 export async function wsgateOptions() {
   const url = process.env.WSGATE_REDIS_URL;
-  if (!url) return {};
+  const cluster = process.env.WSGATE_REDIS_CLUSTER;
+  if (!url && !cluster) return {};
   const { redisPubSub } = await importWsgate('wsgate/redis', 'lib/redis/index.js');
-  return { pubsub: redisPubSub({ url }) };
+  const rootNodes = cluster?.split(',').map((node) => ({ url: node }));
+  return { pubsub: redisPubSub(rootNodes ? { cluster: { rootNodes } } : { url }) };
+}
+
+/**
+ * With WSGATE_PROCESSES=N (the Redis rows), the server runs as N processes sharing topics
+ * through the backplane: this one and N - 1 copies of it, whose ports it resolves with.
+ */
+async function startPeers() {
+  const count = Number(process.env.WSGATE_PROCESSES ?? 1) - 1;
+  if (process.env.WSGATE_PEER || !(count > 0)) return [];
+  const peers = Array.from({ length: count }, () =>
+    fork(process.argv[1], [], {
+      execArgv: process.execArgv,
+      env: { ...process.env, WSGATE_PEER: '1' },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    }),
+  );
+  return Promise.all(peers.map(async (peer) => (await once(peer, 'message'))[0].port));
 }
 
 /** Reports `server` (listening) to the runner and serves its requests until it disconnects. */
-export function ready(server, name) {
+export async function ready(server, name) {
+  if (process.env.WSGATE_PEER) {
+    // A copy started by startPeers: it only serves, and goes with the process that started it.
+    process.on('disconnect', () => process.exit(0));
+    process.send({ type: 'peer', port: server.address().port });
+    return;
+  }
+  const peerPorts = await startPeers();
   if (typeof process.send !== 'function') {
     const { port } = server.address();
     console.log(`${name} listening on ws://127.0.0.1:${port} (no runner attached)`);
@@ -85,7 +114,8 @@ export function ready(server, name) {
   });
   // The runner is gone: do not linger.
   process.on('disconnect', () => process.exit(0));
-  process.send({ type: 'ready', name, port: server.address().port, pid: process.pid });
+  const { port } = server.address();
+  process.send({ type: 'ready', name, port, ports: [port, ...peerPorts], pid: process.pid });
 }
 
 /** Listens on 127.0.0.1 on a free port. */

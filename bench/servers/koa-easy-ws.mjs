@@ -31,4 +31,4 @@ app.use(async (ctx, next) => {
   }
 });
 
-ready(await listen(createServer(app.callback())), 'koa-easy-ws');
+await ready(await listen(createServer(app.callback())), 'koa-easy-ws');

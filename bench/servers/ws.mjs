@@ -20,4 +20,4 @@ wss.on('connection', (socket, req) => {
   }
 });
 
-ready(await listen(server), 'ws');
+await ready(await listen(server), 'ws');

@@ -31,4 +31,4 @@ app.websocket('/pub', async (socket) => {
   for await (const text of socket.iterText()) await sockets.publish('all', text);
 });
 
-ready(await listen(createServer(app)), 'wsgate/express');
+await ready(await listen(createServer(app)), 'wsgate/express');

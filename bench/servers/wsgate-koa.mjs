@@ -33,4 +33,4 @@ app.websocket('/pub', async (socket) => {
   for await (const text of socket.iterText()) await sockets.publish('all', text);
 });
 
-ready(await listen(createServer(app.callback())), 'wsgate/koa');
+await ready(await listen(createServer(app.callback())), 'wsgate/koa');

@@ -1,131 +1,63 @@
-import { createClient } from 'redis';
-import type { PubSub, PubSubFactory, PubSubHost, TopicMessage } from '../server/pubsub.js';
+import type { PubSubFactory } from '../server/pubsub.js';
+import { RedisBackplane } from './backplane.js';
+import { ClusterLink } from './cluster.js';
+import { ServerLink } from './server.js';
 
 /** Options of {@link redisPubSub}. */
 export interface RedisPubSubOptions {
-  /** The Redis server. Default `redis://127.0.0.1:6379`. */
+  /** The Redis server. Default `redis://127.0.0.1:6379`. Not with `cluster`. */
   url?: string;
+  /**
+   * A Redis Cluster (Redis 7 or later) instead of one server: topics use sharded pub/sub
+   * (`SSUBSCRIBE`/`SPUBLISH`), each on the shard owning its channel's hash slot. `rootNodes` are
+   * the nodes asked for the cluster's layout; the others are discovered. Not with `url`.
+   *
+   * @example
+   * redisPubSub({ cluster: { rootNodes: [{ url: 'redis://10.0.0.1:6379' }] } })
+   */
+  cluster?: RedisClusterPubSubOptions;
   /** Prepended to every topic to make its channel name, so apps can share a Redis. Default `wsgate:`. */
   prefix?: string;
+  /**
+   * How long (ms) `publish`, `publishJson` and `subscribe` wait for Redis while it is
+   * unreachable (down, reconnecting, or a cluster shard failing over) before they reject with an
+   * `Error` saying Redis is unreachable. Longer rides out longer outages, at the cost of callers
+   * waiting that long (and of the memory of what waits) before they learn Redis is gone. A
+   * publish that rejected is never delivered later. Default 5 000.
+   */
+  publishTimeout?: number;
 }
 
-type RedisClient = ReturnType<typeof createClient>;
-
-const BINARY = 1;
-
-/**
- * Wire form of a message in one Redis payload: a flags byte, the length of the skipped
- * publisher's id and the id, then the data. Publishing costs one copy, whatever the audience.
- */
-function encode(message: TopicMessage): Buffer {
-  const skip = message.skip ?? '';
-  const head = Buffer.allocUnsafe(2 + skip.length);
-  head[0] = message.binary ? BINARY : 0;
-  head[1] = head.write(skip, 2, 'latin1');
-  return Buffer.concat([head, message.data]);
-}
-
-function decode(payload: Buffer): TopicMessage {
-  const skipLength = payload[1] ?? 0;
-  const message: TopicMessage = {
-    data: payload.subarray(2 + skipLength),
-    binary: ((payload[0] ?? 0) & BINARY) !== 0,
-  };
-  if (skipLength > 0) message.skip = payload.toString('latin1', 2, 2 + skipLength);
-  return message;
-}
-
-/**
- * The Redis backplane behind {@link redisPubSub}: one connection publishes (one PUBLISH per
- * message), one subscribes (one channel per topic with local subscribers). Commands are never
- * queued while Redis is unreachable: they reject, and `node-redis` reconnects and restores the
- * subscriptions by itself.
- */
-class RedisPubSub implements PubSub {
-  readonly #host: PubSubHost;
-  readonly #prefix: string;
-  readonly #publisher: RedisClient;
-  readonly #subscriber: RedisClient;
-  /** Settles on the first connection of both clients, or on the first error before it. */
-  readonly #firstAttempt: Promise<void>;
-  #healthy = true;
-  readonly #prefixBytes: number;
-  readonly #listener = (payload: Buffer, channel: Buffer): void => {
-    this.#host.deliver(channel.toString('utf8', this.#prefixBytes), decode(payload));
-  };
-
-  constructor(options: RedisPubSubOptions, host: PubSubHost) {
-    this.#host = host;
-    this.#prefix = options.prefix ?? 'wsgate:';
-    this.#prefixBytes = Buffer.byteLength(this.#prefix);
-    this.#publisher = createClient({
-      url: options.url ?? 'redis://127.0.0.1:6379',
-      disableOfflineQueue: true,
-      socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
-    });
-    this.#subscriber = this.#publisher.duplicate();
-    let failFirst: (error: unknown) => void = () => {};
-    const failed = new Promise<never>((_, reject) => {
-      failFirst = reject;
-    });
-    for (const client of [this.#publisher, this.#subscriber]) {
-      client.on('error', (error: unknown) => {
-        failFirst(error);
-        // Reconnection attempts fail repeatedly while Redis is down: report an outage once.
-        if (this.#healthy) {
-          this.#healthy = false;
-          this.#host.onError(error);
-        }
-      });
-      client.on('ready', () => {
-        this.#healthy = true;
-      });
-    }
-    const connected = Promise.all([this.#publisher.connect(), this.#subscriber.connect()]);
-    this.#firstAttempt = Promise.race([connected, failed]).then(() => undefined);
-    this.#firstAttempt.catch(() => {});
-    connected.catch(() => {});
-  }
-
-  async subscribe(topic: string): Promise<void> {
-    await this.#usable(this.#subscriber);
-    await this.#subscriber.subscribe(this.#prefix + topic, this.#listener, true);
-  }
-
-  async unsubscribe(topic: string): Promise<void> {
-    await this.#usable(this.#subscriber);
-    await this.#subscriber.unsubscribe(this.#prefix + topic, this.#listener, true);
-  }
-
-  async publish(topic: string, message: TopicMessage): Promise<void> {
-    await this.#usable(this.#publisher);
-    await this.#publisher.publish(this.#prefix + topic, encode(message));
-  }
-
-  async close(): Promise<void> {
-    await Promise.allSettled(
-      [this.#publisher, this.#subscriber].map((client) =>
-        client.isReady ? client.close() : Promise.resolve(client.destroy()),
-      ),
-    );
-  }
-
-  /** Waits for the first connection; afterwards an unreachable Redis rejects at once. */
-  async #usable(client: RedisClient): Promise<void> {
-    if (client.isReady) return;
-    await this.#firstAttempt;
-    if (!client.isReady) throw new Error('wsgate: Redis is unreachable');
-  }
+/** The `cluster` option of {@link redisPubSub}. */
+export interface RedisClusterPubSubOptions {
+  /** Nodes of the cluster to discover it from (at least one must answer). */
+  rootNodes: ReadonlyArray<{ readonly url: string }>;
 }
 
 /**
  * A topic backplane through Redis pub/sub, for the `pubsub` plugin option: every process using
  * the same Redis (and `prefix`) shares topics. Redis pub/sub delivers only to processes connected
- * when a message is published: no persistence, no replay.
+ * when a message is published: no persistence, no replay. While Redis is unreachable, calls wait
+ * for it (at most `publishTimeout`) and the sockets stay up.
  *
  * @example
  * app.use(websocket({ pubsub: redisPubSub({ url: process.env.REDIS_URL }) }));
  */
 export function redisPubSub(options: RedisPubSubOptions = {}): PubSubFactory {
-  return (host) => new RedisPubSub(options, host);
+  const { url, cluster, prefix = 'wsgate:', publishTimeout = 5000 } = options;
+  if (url !== undefined && cluster !== undefined) {
+    throw new TypeError('redisPubSub: give either `url` (one server) or `cluster`, not both');
+  }
+  if (cluster !== undefined && !(Array.isArray(cluster.rootNodes) && cluster.rootNodes.length)) {
+    throw new TypeError('redisPubSub: `cluster.rootNodes` must list at least one node');
+  }
+  if (!(typeof publishTimeout === 'number' && publishTimeout > 0 && publishTimeout < 2 ** 31)) {
+    throw new TypeError(`redisPubSub: \`publishTimeout\` must be a positive number of ms`);
+  }
+  return (host) =>
+    new RedisBackplane(host, { prefix, publishTimeout }, (events) =>
+      cluster === undefined
+        ? new ServerLink(url ?? 'redis://127.0.0.1:6379', events)
+        : new ClusterLink(cluster.rootNodes, events),
+    );
 }

@@ -125,7 +125,7 @@ export class Gateway {
     const timeout = resolved.presenceTimeout;
     this.#presence = new Presence(
       (host) => this.#topics.presenceStore(host, { timeout }),
-      (topic) => this.#topics.has(topic),
+      this.#topics,
       (error) => this.#report(error),
     );
     this.#heartbeat = heartbeat

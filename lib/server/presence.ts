@@ -115,6 +115,12 @@ export function localPresence(host: PresenceHost): PresenceStore {
   };
 }
 
+/** The topics this process has subscribers on (the plugin's topics). */
+export interface Subscriptions {
+  has(topic: string): boolean;
+  names(): Iterable<string>;
+}
+
 /** A connection that can have presence entries. */
 export interface PresenceMember {
   readonly memberId: string;
@@ -133,16 +139,17 @@ export class Presence implements PresenceHost {
   /** member → topics it has an entry on. */
   readonly #tracked = new Map<PresenceMember, Set<string>>();
   readonly #listeners = new Set<PresenceListener>();
-  /** Whether a topic is watched for its subscribers (the store watches it for entries too). */
-  readonly #subscribed: (topic: string) => boolean;
+  /** Removals nobody awaits (disconnects), until they are done. */
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #subscriptions: Subscriptions;
 
   constructor(
     makeStore: (host: PresenceHost) => PresenceStore,
-    subscribed: (topic: string) => boolean,
+    subscriptions: Subscriptions,
     onError: (error: unknown) => void,
   ) {
     this.#onError = onError;
-    this.#subscribed = subscribed;
+    this.#subscriptions = subscriptions;
     this.#store = makeStore(this);
   }
 
@@ -152,7 +159,7 @@ export class Presence implements PresenceHost {
     if (entries === undefined) {
       entries = new Map();
       this.#local.set(topic, entries);
-      this.#store.watch(topic);
+      this.#rewatch(topic);
     }
     const entry: PresenceEntry = { id: member.memberId, key, meta };
     const replaced = entries.get(entry.id);
@@ -176,7 +183,12 @@ export class Presence implements PresenceHost {
   leaveAll(member: PresenceMember): void {
     const topics = this.#tracked.get(member);
     if (topics === undefined) return;
-    for (const topic of [...topics]) this.untrack(member, topic).catch(this.#onError);
+    for (const topic of [...topics]) {
+      // `close()` waits for these: the other processes must see them leave.
+      const leaving = this.untrack(member, topic).catch(this.#onError);
+      this.#inFlight.add(leaving);
+      leaving.finally(() => this.#inFlight.delete(leaving));
+    }
   }
 
   /** Every key on `topic` in every process, with the metas of its entries in join order. */
@@ -188,21 +200,24 @@ export class Presence implements PresenceHost {
   listen(listener: PresenceListener): () => void {
     if (typeof listener !== 'function') throw new TypeError('onPresence needs a function');
     this.#listeners.add(listener);
+    if (this.#listeners.size === 1) this.#rewatchAll();
     return () => {
-      this.#listeners.delete(listener);
+      if (this.#listeners.delete(listener) && this.#listeners.size === 0) this.#rewatchAll();
     };
   }
 
-  /** Topics subscribed or unsubscribed here change what this process watches. */
+  /** A topic gained its first local subscriber or lost its last. */
   subscriptionChanged(topic: string): void {
-    if (this.#subscribed(topic)) this.#store.watch(topic);
-    else if (!this.#local.has(topic)) this.#store.unwatch(topic);
+    this.#rewatch(topic);
   }
 
-  close(): Promise<void> {
-    this.#local.clear();
-    this.#tracked.clear();
-    return this.#store.close();
+  /** Removes this process's entries (the others see the change), then closes the store. */
+  async close(): Promise<void> {
+    const leaving = [...this.#tracked].flatMap(([member, topics]) =>
+      [...topics].map((topic) => this.untrack(member, topic)),
+    );
+    await Promise.allSettled([...leaving, ...this.#inFlight]);
+    await this.#store.close();
   }
 
   changed(change: PresenceChange): void {
@@ -238,8 +253,25 @@ export class Presence implements PresenceHost {
     entries?.delete(member.memberId);
     if (entries?.size === 0) {
       this.#local.delete(topic);
-      if (!this.#subscribed(topic)) this.#store.unwatch(topic);
+      this.#rewatch(topic);
     }
     return entry;
+  }
+
+  /**
+   * A topic's changes are worth hearing only for listeners, and only while this process has
+   * subscribers or entries on it: without listeners, no backplane traffic at all.
+   */
+  #rewatch(topic: string): void {
+    const wanted =
+      this.#listeners.size > 0 && (this.#local.has(topic) || this.#subscriptions.has(topic));
+    if (wanted) this.#store.watch(topic);
+    else this.#store.unwatch(topic);
+  }
+
+  #rewatchAll(): void {
+    for (const topic of new Set([...this.#local.keys(), ...this.#subscriptions.names()])) {
+      this.#rewatch(topic);
+    }
   }
 }

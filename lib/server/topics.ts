@@ -75,8 +75,9 @@ export class Topics implements PubSubHost {
     try {
       await this.#joining.get(topic);
     } catch (error) {
-      // The backplane could not subscribe: leave nothing half-done behind.
-      this.#remove(member, topic);
+      // The backplane could not subscribe: leave nothing half-done behind. The caller gets the
+      // subscribe's error; the unsubscribe's own failure (Redis still down) is the plugin's.
+      this.#remove(member, topic).catch(this.#onError);
       throw error;
     }
   }
@@ -96,6 +97,11 @@ export class Topics implements PubSubHost {
   /** Whether `topic` has local members. */
   has(topic: string): boolean {
     return this.#members.has(topic);
+  }
+
+  /** The topics with local members. */
+  names(): Iterable<string> {
+    return this.#members.keys();
   }
 
   /** This process's sockets on `topic`. */
