@@ -164,18 +164,22 @@ export function takeoverOf(req: IncomingMessage, res: ServerResponse): ServerTak
   return new ServerTakeover(socket, parser, listeners, finish);
 }
 
-const kWatcher = Symbol('wsgate.responseWatcher');
-const kWriteHead = Symbol('wsgate.writeHead');
-
 /** Who is told when someone else starts answering an upgrade request. */
 export interface ResponseWatcher {
   release(): unknown;
 }
 
-type WatchedResponse = ServerResponse & {
-  [kWatcher]?: ResponseWatcher;
-  [kWriteHead]?: ServerResponse['writeHead'];
-};
+interface Watch {
+  watcher: ResponseWatcher | undefined;
+  /** The `writeHead` the response had before (its prototype's, or another wrapper). */
+  readonly writeHead: ServerResponse['writeHead'];
+}
+
+/**
+ * The watches, beside the responses rather than on them: on Express each property added to a
+ * response costs a new hidden class (see `upgrades` in gateway.ts), so `writeHead` is the only one.
+ */
+const watches = new WeakMap<ServerResponse, Watch>();
 
 /**
  * Whoever starts writing the HTTP response to an upgrade request (middleware refusing it, the
@@ -185,22 +189,23 @@ type WatchedResponse = ServerResponse & {
  * `writeHead` the response has, as `on-headers` does. No public event fires before the head.
  */
 export function watchResponse(res: ServerResponse, watcher: ResponseWatcher): void {
-  const watched = res as WatchedResponse;
-  watched[kWatcher] = watcher;
-  watched[kWriteHead] = res.writeHead;
-  watched.writeHead = watchedWriteHead as ServerResponse['writeHead'];
+  watches.set(res, { watcher, writeHead: res.writeHead });
+  res.writeHead = watchedWriteHead as ServerResponse['writeHead'];
 }
 
 /** Stops telling the watcher (the handshake was accepted: nothing more is written). */
 export function unwatchResponse(res: ServerResponse): void {
-  (res as WatchedResponse)[kWatcher] = undefined;
+  const watch = watches.get(res);
+  if (watch) watch.watcher = undefined;
 }
 
 // Shared by every watched response (no closure per handshake).
-function watchedWriteHead(this: WatchedResponse, ...args: unknown[]): ServerResponse {
-  this[kWatcher]?.release();
-  this[kWatcher] = undefined;
-  return (this[kWriteHead] as (...args: unknown[]) => ServerResponse).apply(this, args);
+function watchedWriteHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
+  const watch = watches.get(this) as Watch;
+  const watcher = watch.watcher;
+  watch.watcher = undefined;
+  watcher?.release();
+  return (watch.writeHead as (...args: unknown[]) => ServerResponse).apply(this, args);
 }
 
 /** Closes a socket once what was written to it is flushed. */
