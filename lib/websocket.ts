@@ -79,6 +79,8 @@ export class WebSocket {
   /** `receive*` calls in flight (at most one reads the transport; the others wait in `#turns`). */
   #readers = 0;
   #turns: Array<() => void> | undefined;
+  /** Whether the read holding the turn is a data read (it skips an unread `connect`). */
+  #readingData = false;
   readonly #target: string;
   readonly #secure: boolean;
   #url: URL | undefined;
@@ -367,12 +369,8 @@ export class WebSocket {
   }
 
   /** Data messages until the disconnect, which ends the loop. */
-  async *#iterate<T>(convert: (message: DataMessage) => T): AsyncGenerator<T, void, undefined> {
-    while (true) {
-      const message = await this.#next(true);
-      if (message.type === 'disconnect') return;
-      yield convert(message);
-    }
+  #iterate<T>(convert: (message: DataMessage) => T): AsyncGenerator<T, void, undefined> {
+    return new MessageIterator(() => this.#next(true), convert);
   }
 
   /**
@@ -384,20 +382,61 @@ export class WebSocket {
    */
   #next(data: true): Promise<DataOrEnd>;
   #next(data: false): Promise<ClientMessage>;
-  async #next(data: boolean): Promise<ClientMessage> {
-    if (this.#readers++ > 0) await this.#turn();
+  #next(data: boolean): Promise<ClientMessage> {
+    // A read nobody waits behind goes straight to the transport: a handler idles in it for the
+    // life of its connection, and an async frame here would be kept all that time.
+    if (this.#readers > 0) return this.#nextInTurn(data);
+    this.#readers = 1;
+    return this.#read(data);
+  }
+
+  /** A read behind others: it waits for its turn, handed over by the read before it. */
+  async #nextInTurn(data: boolean): Promise<ClientMessage> {
+    this.#readers++;
+    await this.#turn();
+    return this.#read(data);
+  }
+
+  /** Holding the turn: checks (before reading anything), then reads. */
+  #read(data: boolean): Promise<ClientMessage> {
     try {
       if (data) this.#assertReadable();
-      else if (this.clientState === DISCONNECTED) {
+      else if (this.#clientState === DISCONNECTED) {
         throw new WebSocketStateError('Cannot receive: the client has disconnected');
       }
-      const message = this.#advance(await this.#transport.receive());
-      if (data && message.type === 'connect') return this.#advance(await this.#transport.receive());
-      return message;
-    } finally {
-      this.#readers--;
-      this.#turns?.shift()?.();
+    } catch (error) {
+      this.#release();
+      return Promise.reject(error);
     }
+    this.#readingData = data;
+    return this.#transport.receive().then(this.#onRead, this.#onReadFailed);
+  }
+
+  // Made once per socket, rather than a closure per read.
+  readonly #onRead = (message: ClientMessage): ClientMessage | Promise<ClientMessage> => {
+    let advanced: ClientMessage;
+    try {
+      advanced = this.#advance(message);
+    } catch (error) {
+      this.#release();
+      throw error;
+    }
+    if (this.#readingData && advanced.type === 'connect') {
+      return this.#transport.receive().then(this.#onRead, this.#onReadFailed);
+    }
+    this.#release();
+    return advanced;
+  };
+
+  readonly #onReadFailed = (error: unknown): never => {
+    this.#release();
+    throw error;
+  };
+
+  /** The read is over: the next one waiting (if any) takes the turn. */
+  #release(): void {
+    this.#readers--;
+    this.#turns?.shift()?.();
   }
 
   /** Resolves when the reads before this one are done (handed over by their `finally`). */
@@ -444,6 +483,61 @@ export class WebSocket {
         `The client did not offer the subprotocol ${JSON.stringify(subprotocol)}`,
       );
     }
+  }
+}
+
+const DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * What `iterText()` and its twins return: an async generator's interface over the socket's
+ * reads, written by hand because a handler idles inside one for the life of its connection, and
+ * an `async function*` keeps its suspended frame and generator object (~0.45 KB) meanwhile; this
+ * keeps one small object. Ends at the disconnect; an error (a closed socket, invalid JSON) ends
+ * it too, as it would end a generator.
+ */
+class MessageIterator<T> implements AsyncGenerator<T, void, undefined> {
+  readonly #read: () => Promise<DataOrEnd>;
+  readonly #convert: (message: DataMessage) => T;
+  #done = false;
+  readonly #step = (message: DataOrEnd): IteratorResult<T, void> => {
+    if (message.type === 'disconnect') {
+      this.#done = true;
+      return DONE;
+    }
+    try {
+      return { done: false, value: this.#convert(message) };
+    } catch (error) {
+      this.#done = true;
+      throw error;
+    }
+  };
+  readonly #fail = (error: unknown): never => {
+    this.#done = true;
+    throw error;
+  };
+
+  constructor(read: () => Promise<DataOrEnd>, convert: (message: DataMessage) => T) {
+    this.#read = read;
+    this.#convert = convert;
+  }
+
+  next(): Promise<IteratorResult<T, void>> {
+    if (this.#done) return Promise.resolve(DONE);
+    return this.#read().then(this.#step, this.#fail);
+  }
+
+  return(): Promise<IteratorResult<T, void>> {
+    this.#done = true;
+    return Promise.resolve(DONE);
+  }
+
+  throw(error: unknown): Promise<IteratorResult<T, void>> {
+    this.#done = true;
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }
 

@@ -93,7 +93,8 @@ export class WsTransport
   #request: UpgradeRequest | undefined;
   readonly #raw: Socket;
   #connection: Connection | undefined;
-  readonly #queue = new InboundQueue();
+  /** Messages the handler has not read yet; made on the first one (an idle socket has none). */
+  #queue: InboundQueue | undefined;
   #waiter: ((message: ClientMessage) => void) | undefined;
   #connectPending = true;
   #ended = false;
@@ -173,7 +174,7 @@ export class WsTransport
 
   /** Bytes of received messages the handler has not read yet. */
   get queuedBytes(): number {
-    return this.#queue.bytes;
+    return this.#queue?.bytes ?? 0;
   }
 
   /** Bytes handed to `ws` and not yet written to the network. */
@@ -198,13 +199,14 @@ export class WsTransport
       this.#connectPending = false;
       return Promise.resolve(CONNECT);
     }
-    const queued = this.#queue.shift();
-    if (queued === undefined) {
+    const queue = this.#queue;
+    const queued = queue?.shift();
+    if (queue === undefined || queued === undefined) {
       return new Promise((resolve) => {
         this.#waiter = resolve;
       });
     }
-    if (this.#paused && this.#queue.bytes <= this.#host.options.receiveBuffer) {
+    if (this.#paused && queue.bytes <= this.#host.options.receiveBuffer) {
       this.#paused = false;
       this.#connection?.resume();
     }
@@ -350,8 +352,10 @@ export class WsTransport
       waiter(message);
       return;
     }
-    this.#queue.push(message, size);
-    if (!this.#paused && this.#queue.bytes > this.#host.options.receiveBuffer) {
+    this.#queue ??= new InboundQueue();
+    const queue = this.#queue;
+    queue.push(message, size);
+    if (!this.#paused && queue.bytes > this.#host.options.receiveBuffer) {
       this.#paused = true;
       this.#connection?.pause();
     }
