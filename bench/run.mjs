@@ -16,10 +16,14 @@
  * --cpu-prof (servers run with `node --cpu-prof`) and --heap-snapshot (a heap snapshot of the
  * server at each memory sample) write into bench/profiles/ and no results file.
  * `npm run bench` builds dist/ first: the wsgate servers import the built package.
+ * After the whole set (no --servers, --workloads, --candidate or profiling), and after --smoke,
+ * it runs the presence benchmark, bench/presence/run.mjs (wsgate only: no peer has presence).
  */
 // The parts are in bench/lib/: workloads.mjs (what is measured), options.mjs (the command line
 // and the plan), processes.mjs (spawning and stopping), measure.mjs (measurements and rounds),
 // stats.mjs and report.mjs (the results), smoke.mjs (--smoke), machine.mjs (/proc, versions).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runRounds } from './lib/measure.mjs';
@@ -27,6 +31,18 @@ import { parseArgs, pickServers, planRun } from './lib/options.mjs';
 import { snapshotDist } from './lib/processes.mjs';
 import { renderReport, runContext, writeResults } from './lib/report.mjs';
 import { smoke } from './lib/smoke.mjs';
+
+const PRESENCE = fileURLToPath(new URL('./presence/run.mjs', import.meta.url));
+
+/** Runs the presence benchmark when the whole set was asked for; resolves with its exit code. */
+async function presence(args) {
+  const subset = args.servers || args.workloads || args.candidate;
+  if (subset || args.profiling.cpu || args.profiling.heap) return 0;
+  const flags = [...(args.smoke ? ['--smoke'] : []), ...(args.write ? [] : ['--no-write'])];
+  const child = spawn(process.execPath, [PRESENCE, ...flags], { stdio: 'inherit' });
+  const [code] = await once(child, 'exit');
+  return code ?? 1;
+}
 
 async function main() {
   const argv = process.argv.slice(2);
@@ -41,7 +57,7 @@ async function main() {
     return 2;
   }
   const servers = await pickServers(args, dist.dir);
-  if (args.smoke) return smoke(servers, args.profiling);
+  if (args.smoke) return (await smoke(servers, args.profiling)) || presence(args);
 
   const plan = planRun(args);
   const measured = await runRounds(plan, servers, args.profiling);
@@ -49,7 +65,8 @@ async function main() {
   const report = renderReport(ctx);
   console.log(report);
   if (args.write) writeResults(ctx, report);
-  return ctx.failures.length ? 1 : 0;
+  const presenceCode = await presence(args);
+  return ctx.failures.length ? 1 : presenceCode;
 }
 
 main().then(

@@ -12,9 +12,8 @@
  *
  *   node bench/presence/run.mjs [--entries N] [--no-write] [--smoke]
  *
- * `npm run bench` runs it after bench/run.mjs with the same arguments; with `--smoke` (CI) it
- * checks the whole path with 30 entries and writes nothing. Other options of bench/run.mjs are
- * ignored here.
+ * bench/run.mjs (`npm run bench`) runs it after the whole set, and with `--smoke` (CI), which
+ * checks the whole path with 30 entries and writes nothing.
  */
 import { execFile, fork } from 'node:child_process';
 import { once } from 'node:events';
