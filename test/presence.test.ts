@@ -1,10 +1,17 @@
 import http from 'node:http';
 import { expect } from 'chai';
 import type { WebSocket as Client } from 'ws';
-import { type PresenceDiff, type WebSocket, WebSocketDisconnect } from '../lib/index.js';
+import {
+  inProcessPubSub,
+  type PresenceDiff,
+  type PresenceEntry,
+  type PubSubFactory,
+  type WebSocket,
+  WebSocketDisconnect,
+} from '../lib/index.js';
 import { cleanup } from './support/cleanup.js';
 import { closed, connect, nextMessage, received } from './support/clients.js';
-import { type App, frameworks } from './support/frameworks.js';
+import { type App, expressFramework, frameworks } from './support/frameworks.js';
 import { serve } from './support/servers.js';
 import { deferred, until } from './support/waiting.js';
 
@@ -235,6 +242,44 @@ for (const framework of frameworks) {
     });
   });
 }
+
+describe('presence when the store fails a track', () => {
+  afterEach(cleanup);
+
+  it('rejects the track and leaves the socket untracked, here and in the store', async () => {
+    const left: PresenceEntry[][] = [];
+    // The in-process backplane, with a presence store that cannot write.
+    const failing: PubSubFactory = (host) => ({
+      ...inProcessPubSub()(host),
+      presence: () => ({
+        join: () => Promise.reject(new Error('store unreachable')),
+        leave: async (_topic, entries) => {
+          left.push([...entries]);
+        },
+        list: async () => [],
+        watch() {},
+        unwatch() {},
+        close: async () => {},
+      }),
+    });
+    const app = await expressFramework.serve({ pubsub: failing }, [
+      { path: '/p', handler: commands },
+    ]);
+    const ann = await connect(`${app.url}/p`);
+    expect(await ask(ann, { op: 'track', topic: 'room', key: 'ann' })).to.include({
+      error: 'Error',
+      message: 'store unreachable',
+    });
+    // The entry the store may have half-written is removed there too, once.
+    await until(() => left.length === 1);
+    expect(left[0]?.map((entry) => entry.key)).to.deep.equal(['ann']);
+    // Forgotten here: neither the disconnect nor shutdown removes it again.
+    ann.close();
+    await closed(ann);
+    await app.sockets.close();
+    expect(left).to.have.length(1);
+  });
+});
 
 describe("README's presence example (examples/topics/presence.ts)", () => {
   afterEach(cleanup);

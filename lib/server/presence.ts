@@ -170,7 +170,15 @@ export class Presence implements PresenceHost {
       this.#tracked.set(member, topics);
     }
     topics.add(topic);
-    await this.#store.join(topic, entry, replaced);
+    try {
+      await this.#store.join(topic, entry, replaced);
+    } catch (error) {
+      // A track that failed (the store unreachable for too long) leaves this socket untracked
+      // on the topic, here and, once the store answers, there: it never shows up later.
+      if (this.#local.get(topic)?.get(entry.id) === entry)
+        this.#background(this.untrack(member, topic));
+      throw error;
+    }
   }
 
   /** Removes `member`'s entry on `topic`, if any. */
@@ -183,12 +191,14 @@ export class Presence implements PresenceHost {
   leaveAll(member: PresenceMember): void {
     const topics = this.#tracked.get(member);
     if (topics === undefined) return;
-    for (const topic of [...topics]) {
-      // `close()` waits for these: the other processes must see them leave.
-      const leaving = this.untrack(member, topic).catch(this.#onError);
-      this.#inFlight.add(leaving);
-      leaving.finally(() => this.#inFlight.delete(leaving));
-    }
+    for (const topic of [...topics]) this.#background(this.untrack(member, topic));
+  }
+
+  /** A removal nobody awaits: `close()` waits for it (the others must see it); errors to onError. */
+  #background(removal: Promise<void>): void {
+    const settled = removal.catch(this.#onError);
+    this.#inFlight.add(settled);
+    settled.finally(() => this.#inFlight.delete(settled));
   }
 
   /** Every key on `topic` in every process, with the metas of its entries in join order. */
