@@ -90,6 +90,42 @@ describe('concurrent receive* calls', () => {
     expect(transport.overlapping).to.equal(0);
   });
 
+  it('an iterator waiting its turn gets its own result, and an error ends only that iterator', async () => {
+    const transport = new OneWaiterTransport();
+    const socket = new WebSocket(transport);
+    await socket.accept();
+    const json = socket.iterJson()[Symbol.asyncIterator]();
+    const text = socket.iterText()[Symbol.asyncIterator]();
+    const first = socket.receiveText();
+    const bad = json.next().then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    const good = text.next();
+    transport.push({ type: 'receive', text: 'first' });
+    transport.push({ type: 'receive', text: '{not json' });
+    transport.push({ type: 'receive', text: 'third' });
+    expect(await first).to.equal('first');
+    expect(await bad).to.be.instanceOf(SyntaxError);
+    expect(await good).to.deep.equal({ value: 'third', done: false });
+    // The failed iterator is over, as a generator would be: it does not read again.
+    expect(await json.next()).to.deep.equal({ value: undefined, done: true });
+    transport.push({ type: 'receive', text: 'fourth' });
+    expect(await text.next()).to.deep.equal({ value: 'fourth', done: false });
+    // The disconnect ends the iterator reading; one refused before reading ends too.
+    const late = socket.iterText()[Symbol.asyncIterator]();
+    const ending = text.next();
+    const refused = late.next().then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    transport.push({ type: 'disconnect', code: 1000, reason: '' });
+    expect(await ending).to.deep.equal({ value: undefined, done: true });
+    expect(await refused).to.be.instanceOf(WebSocketStateError);
+    expect(await late.next()).to.deep.equal({ value: undefined, done: true });
+    expect(transport.overlapping).to.equal(0);
+  });
+
   it('on a real connection, each get the next message in call order', async () => {
     const app = express();
     const sockets = websocket({ heartbeat: false });
