@@ -52,6 +52,11 @@ function bytesOf(message: DataMessage): Buffer {
   return message.bytes ?? Buffer.from(message.text, 'utf8');
 }
 
+function hasKeys(record: object): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
 /** The data, or the client's disconnect thrown as {@link WebSocketDisconnect}. */
 function dataOf(message: DataOrEnd): DataMessage {
   if (message.type === 'disconnect') throw new WebSocketDisconnect(message.code, message.reason);
@@ -87,7 +92,8 @@ export class WebSocket {
   readonly #transport: Transport;
   #clientState: WebSocketState = CONNECTING;
   #applicationState: WebSocketState = CONNECTING;
-  #params: Record<string, string>;
+  /** Made on first use when there are none (most sockets never have any). */
+  #params: Record<string, string> | undefined;
   /** `receive*` calls in flight (at most one reads the transport; the others wait in `#turns`). */
   #readers = 0;
   #turns: Array<() => void> | undefined;
@@ -105,12 +111,12 @@ export class WebSocket {
     this.#target = info.url ?? '/';
     this.#secure = info.secure ?? false;
     this.headers = info.headers ?? {};
-    this.#params = info.params ?? {};
+    this.#params = info.params;
   }
 
   static {
     setParams = (socket, params) => {
-      socket.#params = params;
+      socket.#params = hasKeys(params) ? params : undefined;
     };
     readFor = (socket, iterator) => socket.#next(true, iterator);
   }
@@ -127,6 +133,7 @@ export class WebSocket {
 
   /** Route parameters (`/rooms/:room` → `{ room }`). */
   get params(): Record<string, string> {
+    this.#params ??= {};
     return this.#params;
   }
 

@@ -423,6 +423,9 @@ describe('core WebSocket: methods', () => {
       const { socket } = make();
       expect(socket.url.pathname).to.equal('/');
       expect(socket.params).to.deep.equal({});
+      // Made on first use, then the same object: what a handler stores on it stays.
+      socket.params.added = 'kept';
+      expect(socket.params).to.deep.equal({ added: 'kept' });
       expect(socket.subprotocols).to.deep.equal([]);
     });
 
