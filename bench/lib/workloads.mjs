@@ -11,6 +11,14 @@ export const SERVERS = [
   { id: 'express-ws', label: 'express-ws', file: 'express-ws.mjs' },
   { id: 'koa-easy-ws', label: 'koa-easy-ws', file: 'koa-easy-ws.mjs' },
   { id: 'fastify', label: '@fastify/websocket', file: 'fastify.mjs' },
+  // A reference, not a plugin: Express 5's middleware and router in front of `ws`, nothing else
+  // (what an Express handshake costs before any plugin runs). Handshakes only.
+  {
+    id: 'express-floor',
+    label: 'Express 5 + ws (no plugin)',
+    file: 'express-floor.mjs',
+    workloads: ['handshakes'],
+  },
   { id: 'wsgate-express', label: 'wsgate/express', file: 'wsgate-express.mjs', wsgate: true },
   { id: 'wsgate-koa', label: 'wsgate/koa', file: 'wsgate-koa.mjs', wsgate: true },
   // The same servers with the Redis backplane (publish only; needs redis-server on the PATH), as
@@ -46,9 +54,16 @@ export const REDIS_PROCESSES = 2;
 /** The server every figure is divided by, in the same round. */
 export const BASELINE = 'ws';
 
-/** Whether `workload` is measured on `server` (the Redis servers are for the publish row only). */
+/**
+ * Whether `workload` is measured on `server`: the Redis servers are for the publish row only,
+ * a server with `workloads` for those.
+ */
 export function applies(workload, server) {
-  return (!workload.only || workload.only(server)) && (!server.redis || workload.id === 'publish');
+  return (
+    (!workload.only || workload.only(server)) &&
+    (!server.redis || workload.id === 'publish') &&
+    (!server.workloads || server.workloads.includes(workload.id))
+  );
 }
 
 /** The plugins users would otherwise pick, which the report ranks wsgate against. */

@@ -1,0 +1,46 @@
+// The floor for any Express plugin (a reference row, not a plugin): every upgrade goes through
+// Express 5's own middleware and router, and the route's handler hands it to `ws`. Nothing else
+// runs, so this is what routing a handshake through Express costs before a plugin does anything.
+// It takes upgrades from the `upgrade` event with a response of its own (as express-ws does,
+// and as `sockets.attach(server)` does), which is cheaper for Node than its request path.
+import { createServer, ServerResponse } from 'node:http';
+import express from 'express';
+import { WebSocketServer } from 'ws';
+import { listen, noopExpress, ready } from './common.mjs';
+
+const wss = new WebSocketServer({ noServer: true });
+/** The socket and head of each upgrade request, for the route that completes it. */
+const upgrades = new WeakMap();
+
+function echo(socket) {
+  socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+}
+
+function broadcast(socket) {
+  socket.on('message', (data, isBinary) => {
+    for (const client of wss.clients) client.send(data, { binary: isBinary });
+  });
+}
+
+function route(onConnection) {
+  return (req) => {
+    const { socket, head } = upgrades.get(req);
+    wss.handleUpgrade(req, socket, head, onConnection);
+  };
+}
+
+const app = express();
+app.use(noopExpress, noopExpress, noopExpress);
+app.get('/echo', route(echo));
+app.get('/bin', route(echo));
+app.get('/bc', route(broadcast));
+
+const server = createServer(app);
+server.on('upgrade', (req, socket, head) => {
+  const res = new ServerResponse(req);
+  res.assignSocket(socket);
+  upgrades.set(req, { socket, head });
+  app.handle(req, res);
+});
+
+await ready(await listen(server), 'Express 5 + ws');
