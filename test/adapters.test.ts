@@ -217,6 +217,21 @@ describe('both adapters', () => {
           expect(handled).to.equal(1);
         });
 
+        it('lets a plain GET fall through to the next route on the same path when the route has no middleware', async () => {
+          const app = await framework.serve({}, [
+            { path: '/chat', handler: echo(undefined, 'echo: '), page: '<h1>chat page</h1>' },
+          ]);
+          const page = await fetch(`${app.http}/chat`);
+          expect(page.status).to.equal(200);
+          expect(await page.text()).to.equal('<h1>chat page</h1>');
+          await request(app.server)
+            .ws('/chat')
+            .sendText('x')
+            .expectText('echo: x')
+            .close()
+            .expectClosed();
+        });
+
         it("answers an upgrade that no route takes with the framework's 404 and closes it", async () => {
           const app = await framework.serve({}, [{ path: '/chat', handler: echo() }]);
           const answer = await refusal(`${app.http}/nowhere`);

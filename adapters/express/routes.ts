@@ -27,12 +27,17 @@ export interface ExpressModule {
   Router: (...args: never[]) => unknown;
 }
 
-/** First in the chain: lets only upgrades taken by the plugin into the route. */
-function guard(req: IncomingMessage, _res: unknown, next: NextFunction): void {
-  if (upgradeOf(req) !== undefined) next();
-  else if (isWebSocketUpgrade(req)) next(missingPlugin(`the .websocket() route for ${req.url}`));
+/** An upgrade the plugin did not take leaves the route: to the next one, or as an error. */
+function notTaken(req: IncomingMessage, next: NextFunction): void {
+  if (isWebSocketUpgrade(req)) next(missingPlugin(`the .websocket() route for ${req.url}`));
   // A plain GET to this path: the next matching route serves it.
   else next('route');
+}
+
+/** First in a chain with middleware: lets only upgrades taken by the plugin into the route. */
+function guard(req: IncomingMessage, _res: unknown, next: NextFunction): void {
+  if (upgradeOf(req) !== undefined) next();
+  else notTaken(req, next);
 }
 
 /** Route parameters as `socket.params` holds them: a wildcard's segments joined with `/`. */
@@ -45,12 +50,12 @@ function flatParams(params: ParamsDictionary): Record<string, string> {
   return flat;
 }
 
-/** Last in the chain: runs the handler under the lifecycle rules. */
+/** Last in the chain (alone without middleware): runs the handler under the lifecycle rules. */
 function final(handler: WebSocketHandler): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction): void => {
     const upgrade = upgradeOf(req);
     if (upgrade === undefined) {
-      next('route');
+      notTaken(req, next);
       return;
     }
     const { socket } = upgrade;
@@ -63,6 +68,8 @@ function final(handler: WebSocketHandler): RequestHandler {
 /** `app.websocket(path, ...middleware, handler)` and `router.websocket(...)`. */
 function websocketRoute(this: Routable, path: PathParams, ...handlers: unknown[]): unknown {
   const { middleware, handler } = splitRoute<unknown, WebSocketHandler>('.websocket', handlers);
+  // Without middleware the handler checks for itself: one layer less in Express's route.
+  if (middleware.length === 0) return this.get(path, final(handler));
   return this.get(path, guard, ...middleware, final(handler));
 }
 
