@@ -33,6 +33,8 @@ const CONSUMING_LISTENERS: ReadonlyArray<readonly [event: string, names: readonl
   ['pause', ['onSocketPause']],
 ];
 
+const ALL_LISTENERS = [...SERVER_LISTENERS, ...CONSUMING_LISTENERS];
+
 /**
  * The response's `finish` listener, which would manage (and, without keep-alive, close) a socket
  * the server gave up: a bound `resOnFinish` per request (Node 20–24), one shared
@@ -149,9 +151,7 @@ export function takeoverOf(req: IncomingMessage, res: ServerResponse): ServerTak
       missing.push('parser.unconsume()');
     }
   }
-  const wanted = parser?._consumed
-    ? [...SERVER_LISTENERS, ...CONSUMING_LISTENERS]
-    : SERVER_LISTENERS;
+  const wanted = parser?._consumed ? ALL_LISTENERS : SERVER_LISTENERS;
   const listeners: Array<readonly [string, Listener]> = [];
   for (const [event, names] of wanted) {
     const listener = findListener(socket, event, names);
