@@ -105,6 +105,8 @@ export class WebSocket {
   readonly #secure: boolean;
   #url: URL | undefined;
   #subprotocols: string[] | undefined;
+  /** What a failed send does to the state (made on the first send). */
+  #sendFailed: ((error: unknown) => never) | undefined;
 
   constructor(transport: Transport, info: WebSocketInfo = {}) {
     this.#transport = transport;
@@ -179,7 +181,31 @@ export class WebSocket {
    * `close` once connected. A forbidden message throws {@link WebSocketStateError} and sends
    * nothing; a failed connection throws {@link WebSocketDisconnect} (1006).
    */
-  async send(message: AppMessage): Promise<void> {
+  send(message: AppMessage): Promise<void> {
+    try {
+      this.#advanceApplication(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Not an `async` function: this runs for every message sent, and a frame costs more than a
+    // then (whose failure handler is made on the first send: an idle socket has none).
+    this.#sendFailed ??= (error: unknown): never => {
+      this.#applicationState = DISCONNECTED;
+      throw error instanceof WebSocketDisconnect
+        ? error
+        : new WebSocketDisconnect(1006, (error as Error)?.message ?? '');
+    };
+    let sent: Promise<void>;
+    try {
+      sent = this.#transport.send(message);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    return sent.then(undefined, this.#sendFailed);
+  }
+
+  /** Applies an application message to the application state (the `send()` table). */
+  #advanceApplication(message: AppMessage): void {
     const state = this.applicationState;
     if (state === DISCONNECTED) {
       throw new WebSocketStateError(`Cannot send '${message.type}': the socket is closed`);
@@ -207,14 +233,6 @@ export class WebSocket {
         throw new WebSocketStateError(
           `Unknown message type '${(message as { type: unknown }).type}'`,
         );
-    }
-    try {
-      await this.#transport.send(message);
-    } catch (error) {
-      this.#applicationState = DISCONNECTED;
-      throw error instanceof WebSocketDisconnect
-        ? error
-        : new WebSocketDisconnect(1006, (error as Error)?.message ?? '');
     }
   }
 

@@ -148,6 +148,19 @@ describe('core WebSocket: state machine', () => {
       expect(socket.applicationState).to.equal(DISCONNECTED);
     });
 
+    it('app CONNECTED: a transport that throws instead of rejecting → the same 1006', async () => {
+      const { socket, transport } = await accepted();
+      transport.send = () => {
+        throw new Error('thrown, not rejected');
+      };
+      const sent = socket.sendText('x');
+      expect(sent).to.be.instanceOf(Promise);
+      const error = await rejection(sent);
+      expect(error).to.be.instanceOf(WebSocketDisconnect);
+      expect(error.message).to.contain('thrown, not rejected');
+      expect(socket.applicationState).to.equal(DISCONNECTED);
+    });
+
     it('app DISCONNECTED: every message throws and sends nothing', async () => {
       const { socket, transport } = await accepted();
       await socket.close();
