@@ -59,13 +59,26 @@ export function coreBusy() {
   }
 }
 
+/**
+ * A process's resident memory in bytes, from `/proc/<pid>/smaps_rollup` (a walk of its page
+ * tables). Not `VmRSS` from `/proc/<pid>/status`: the kernel keeps that count per CPU and syncs
+ * it lazily (proc(5): "inaccurate ... use /proc/pid/smaps or /proc/pid/smaps_rollup instead"),
+ * and here it was seen up to 28 MiB above smaps_rollup in the same sample, after 5,000
+ * connections. `VmRSS` only where smaps_rollup is missing (Linux before 4.14).
+ */
 export function rssFromProc(pid) {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
+  for (const [file, pattern] of [
+    ['smaps_rollup', /^Rss:\s+(\d+) kB/m],
+    ['status', /^VmRSS:\s+(\d+) kB/m],
+  ]) {
+    try {
+      const match = pattern.exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
+      if (match) return Number(match[1]) * 1024;
+    } catch {
+      // Try the next source.
+    }
   }
+  return undefined;
 }
 
 const require = createRequire(import.meta.url);
