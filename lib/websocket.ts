@@ -105,8 +105,6 @@ export class WebSocket {
   readonly #secure: boolean;
   #url: URL | undefined;
   #subprotocols: string[] | undefined;
-  /** What a failed send does to the state (made on the first send). */
-  #sendFailed: ((error: unknown) => never) | undefined;
 
   constructor(transport: Transport, info: WebSocketInfo = {}) {
     this.#transport = transport;
@@ -187,21 +185,24 @@ export class WebSocket {
     } catch (error) {
       return Promise.reject(error);
     }
-    // Not an `async` function: this runs for every message sent, and a frame costs more than a
-    // then (whose failure handler is made on the first send: an idle socket has none).
-    this.#sendFailed ??= (error: unknown): never => {
-      this.#applicationState = DISCONNECTED;
-      throw error instanceof WebSocketDisconnect
-        ? error
-        : new WebSocketDisconnect(1006, (error as Error)?.message ?? '');
-    };
     let sent: Promise<void>;
     try {
       sent = this.#transport.send(message);
     } catch (error) {
       sent = Promise.reject(error);
     }
-    return sent.then(undefined, this.#sendFailed);
+    // Not an `async` function (this runs for every message sent, and a frame costs more than a
+    // then), and no failure handler kept on the socket: a bound one per send, for the socket
+    // to let go of with the send.
+    return sent.then(undefined, this.#sendFailed.bind(this));
+  }
+
+  /** What a failed send does to the state, and the error the caller gets. */
+  #sendFailed(error: unknown): never {
+    this.#applicationState = DISCONNECTED;
+    throw error instanceof WebSocketDisconnect
+      ? error
+      : new WebSocketDisconnect(1006, (error as Error)?.message ?? '');
   }
 
   /** Applies an application message to the application state (the `send()` table). */
