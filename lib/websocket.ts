@@ -52,6 +52,7 @@ function bytesOf(message: DataMessage): Buffer {
   return message.bytes ?? Buffer.from(message.text, 'utf8');
 }
 
+/** Whether `record` has any enumerable key (without making an array of them). */
 function hasKeys(record: object): boolean {
   for (const _ in record) return true;
   return false;
