@@ -186,51 +186,42 @@ describe('both adapters', () => {
           expect(order).to.deep.equal(['first', 'second', 'first', 'second', 'handler']);
         });
 
-        it('lets a plain GET fall through to the next route on the same path, skipping the route middleware', async () => {
-          let handled = 0;
-          // A plain GET skips the whole websocket route, its middleware included.
-          const upgradesOnly: Gate = (req) =>
-            req.headers.upgrade === undefined
-              ? { status: 400, body: 'not for plain GETs' }
-              : undefined;
-          const app = await framework.serve({}, [
-            {
-              path: '/chat',
-              gates: [upgradesOnly],
-              handler: (socket) => {
-                handled++;
-                return echo(undefined, 'echo: ')(socket);
+        // A plain GET skips the whole websocket route, its middleware included; without
+        // middleware the route is a single handler, which must let it through just the same.
+        const upgradesOnly: Gate = (req) =>
+          req.headers.upgrade === undefined
+            ? { status: 400, body: 'not for plain GETs' }
+            : undefined;
+        for (const [routeKind, gates] of [
+          ['skipping the route middleware', [upgradesOnly]],
+          ['when the route has no middleware', []],
+        ] as const) {
+          it(`lets a plain GET fall through to the next route on the same path, ${routeKind}`, async () => {
+            let handled = 0;
+            const app = await framework.serve({}, [
+              {
+                path: '/chat',
+                gates: [...gates],
+                handler: (socket) => {
+                  handled++;
+                  return echo(undefined, 'echo: ')(socket);
+                },
+                page: '<h1>chat page</h1>',
               },
-              page: '<h1>chat page</h1>',
-            },
-          ]);
-          const page = await fetch(`${app.http}/chat`);
-          expect(page.status).to.equal(200);
-          expect(await page.text()).to.equal('<h1>chat page</h1>');
-          expect(handled).to.equal(0);
-          await request(app.server)
-            .ws('/chat')
-            .sendText('x')
-            .expectText('echo: x')
-            .close()
-            .expectClosed();
-          expect(handled).to.equal(1);
-        });
-
-        it('lets a plain GET fall through to the next route on the same path when the route has no middleware', async () => {
-          const app = await framework.serve({}, [
-            { path: '/chat', handler: echo(undefined, 'echo: '), page: '<h1>chat page</h1>' },
-          ]);
-          const page = await fetch(`${app.http}/chat`);
-          expect(page.status).to.equal(200);
-          expect(await page.text()).to.equal('<h1>chat page</h1>');
-          await request(app.server)
-            .ws('/chat')
-            .sendText('x')
-            .expectText('echo: x')
-            .close()
-            .expectClosed();
-        });
+            ]);
+            const page = await fetch(`${app.http}/chat`);
+            expect(page.status).to.equal(200);
+            expect(await page.text()).to.equal('<h1>chat page</h1>');
+            expect(handled).to.equal(0);
+            await request(app.server)
+              .ws('/chat')
+              .sendText('x')
+              .expectText('echo: x')
+              .close()
+              .expectClosed();
+            expect(handled).to.equal(1);
+          });
+        }
 
         it("answers an upgrade that no route takes with the framework's 404 and closes it", async () => {
           const app = await framework.serve({}, [{ path: '/chat', handler: echo() }]);
