@@ -452,8 +452,7 @@ export class WebSocket {
         throw new WebSocketStateError('Cannot receive: the client has disconnected');
       }
     } catch (error) {
-      if (iterator) endIteration(iterator);
-      this.#release();
+      this.#readFailed(iterator);
       return Promise.reject(error);
     }
     this.#readingData = data;
@@ -467,8 +466,7 @@ export class WebSocket {
     try {
       advanced = this.#advance(message);
     } catch (error) {
-      this.#readFailed();
-      throw error;
+      return this.#onReadFailed(error);
     }
     if (this.#readingData && advanced.type === 'connect') {
       return this.#transport.receive().then(this.#onRead, this.#onReadFailed);
@@ -480,13 +478,12 @@ export class WebSocket {
   };
 
   readonly #onReadFailed = (error: unknown): never => {
-    this.#readFailed();
+    this.#readFailed(this.#readingFor);
     throw error;
   };
 
   /** The read holding the turn failed: an iterator reading ends, as a generator would. */
-  #readFailed(): void {
-    const iterator = this.#readingFor;
+  #readFailed(iterator: MessageIterator<unknown> | undefined): void {
     this.#readingFor = undefined;
     if (iterator) endIteration(iterator);
     this.#release();
