@@ -10,9 +10,6 @@ import type { Upgrade } from './gateway.js';
  */
 const owners = new WeakMap<Upgrade, number>();
 let runs = 0;
-const RESOLVED = Promise.resolve();
-
-function ignore(): void {}
 
 /** What to do when a handler settles without accepting or refusing. */
 export type Unanswered =
@@ -98,8 +95,15 @@ class Run {
     this.#after(afterThrow(this.#upgrade, error));
   }
 
-  /** Rejects the framework's promise only if the handshake is still unanswered by then. */
-  #after(done: Promise<void>): void {
+  /**
+   * Rejects the framework's promise only if the handshake is still unanswered by then.
+   * `undefined`: there was nothing to wait for.
+   */
+  #after(done: Promise<void> | undefined): void {
+    if (done === undefined) {
+      this.answered();
+      return;
+    }
     done.then(
       () => this.answered(),
       (error: unknown) => {
@@ -136,21 +140,28 @@ async function afterThrow(upgrade: Upgrade, error: unknown): Promise<void> {
     return;
   }
   if (socket.applicationState === WebSocketState.CONNECTED) {
-    await socket.close(1011).catch(ignore);
+    await socket.close(1011).catch(() => {});
   }
   upgrade.report(error);
 }
 
-/** The handler returned. (Not `async`: most connections end here, and a frame is not needed.) */
-function afterReturn(upgrade: Upgrade, owner: number, unanswered: Unanswered): Promise<void> {
+/**
+ * The handler returned: the close to wait for, if any. (Not `async`: most connections end here,
+ * and a frame is not needed.)
+ */
+function afterReturn(
+  upgrade: Upgrade,
+  owner: number,
+  unanswered: Unanswered,
+): Promise<void> | undefined {
   // A nested call runs the handler: it closes the socket when the handler returns.
-  if (owners.get(upgrade) !== owner) return RESOLVED;
+  if (owners.get(upgrade) !== owner) return undefined;
   const { socket } = upgrade;
   if (socket.applicationState === WebSocketState.CONNECTED) {
-    return socket.close(1000).catch(ignore);
+    return socket.close(1000).catch(() => {});
   }
   if (socket.applicationState === WebSocketState.CONNECTING && unanswered === 'refuse') {
-    return socket.close().catch(ignore);
+    return socket.close().catch(() => {});
   }
-  return RESOLVED;
+  return undefined;
 }
