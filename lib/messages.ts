@@ -92,3 +92,18 @@ export interface Transport {
   /** Removes this connection's presence entry on a topic. */
   untrack?(topic: string): Promise<void>;
 }
+
+/** The key of {@link DeliveringTransport}'s read. */
+export const takeMessage: unique symbol = Symbol('wsgate.takeMessage');
+
+/**
+ * A transport that hands its messages to its socket itself instead of resolving a promise per
+ * read (wsgate's own, which builds its socket): `[takeMessage]()` returns the next message if
+ * one is at hand; otherwise it returns `undefined`, and the transport passes the next message to
+ * `deliverMessage` (lib/websocket.ts) when it comes. A handler idling in a read then waits on
+ * the socket's promise alone: a promise from the transport and the `then` on it would be kept
+ * for the life of the connection too (~0.25 KB). The same turn rules as {@link Transport}.
+ */
+export interface DeliveringTransport extends Omit<Transport, 'receive'> {
+  [takeMessage](): ClientMessage | undefined;
+}

@@ -2,15 +2,17 @@ import { type IncomingHttpHeaders, validateHeaderName, validateHeaderValue } fro
 import { assertCloseFrame } from './close-code.js';
 import { WebSocketDisconnect, WebSocketStateError } from './errors.js';
 import { decodeJson, encodeJsonAs, encodeMeta, type JsonOptions, jsonMode } from './json.js';
-import type {
-  AcceptMessage,
-  AppMessage,
-  ClientMessage,
-  DisconnectMessage,
-  HandshakeHeaders,
-  ReceiveBytesMessage,
-  ReceiveTextMessage,
-  Transport,
+import {
+  type AcceptMessage,
+  type AppMessage,
+  type ClientMessage,
+  type DeliveringTransport,
+  type DisconnectMessage,
+  type HandshakeHeaders,
+  type ReceiveBytesMessage,
+  type ReceiveTextMessage,
+  type Transport,
+  takeMessage,
 } from './messages.js';
 import { WebSocketState } from './state.js';
 import { assertTopic } from './topic-name.js';
@@ -41,6 +43,10 @@ type DataOrEnd = DataMessage | DisconnectMessage;
 
 const { CONNECTING, CONNECTED, DISCONNECTED } = WebSocketState;
 const NO_TOPICS: ReadonlySet<string> = new Set();
+/** A read's outcome: the transport has nothing at hand (the read waits for a delivery). */
+const WAIT = Symbol('wait');
+/** A read's outcome: the message was a `connect` a data read passes over. */
+const SKIP = Symbol('skip');
 
 /** A data message as text (binary is decoded as UTF-8). */
 function textOf(message: DataMessage): string {
@@ -79,6 +85,9 @@ let endIteration: (iterator: MessageIterator<unknown>) => void;
 /** Sets a socket's route parameters (inside wsgate: the adapter's router matched). */
 export let setParams: (socket: WebSocket, params: Record<string, string>) => void;
 
+/** A {@link DeliveringTransport} hands its socket the message a read waits for. */
+export let deliverMessage: (socket: WebSocket, message: ClientMessage) => void;
+
 /**
  * One WebSocket connection as the application sees it, modelled on the ASGI/Starlette WebSocket:
  * the handshake completes only when the handler calls {@link accept}, so it can inspect, authorise
@@ -90,7 +99,7 @@ export class WebSocket {
   /** The request headers of the upgrade request. */
   readonly headers: IncomingHttpHeaders;
 
-  readonly #transport: Transport;
+  readonly #transport: Transport | DeliveringTransport;
   #clientState: WebSocketState = CONNECTING;
   #applicationState: WebSocketState = CONNECTING;
   /** Made on first use when there are none (most sockets never have any). */
@@ -102,12 +111,14 @@ export class WebSocket {
   #readingData = false;
   /** The iterator whose read holds the turn: the read resolves with its result. */
   #readingFor: MessageIterator<unknown> | undefined;
+  /** Settles the read waiting for the transport (its only function: see `#delivered`). */
+  #resolveRead: ((outcome: unknown) => void) | undefined;
   readonly #target: string;
   readonly #secure: boolean;
   #url: URL | undefined;
   #subprotocols: string[] | undefined;
 
-  constructor(transport: Transport, info: WebSocketInfo = {}) {
+  constructor(transport: Transport | DeliveringTransport, info: WebSocketInfo = {}) {
     this.#transport = transport;
     this.#target = info.url ?? '/';
     this.#secure = info.secure ?? false;
@@ -120,6 +131,7 @@ export class WebSocket {
       socket.#params = hasKeys(params) ? params : undefined;
     };
     readFor = (socket, iterator) => socket.#next(true, iterator);
+    deliverMessage = (socket, message) => socket.#delivered(message);
   }
 
   /** The client side's state, advanced by what {@link receive} returns. */
@@ -457,30 +469,92 @@ export class WebSocket {
     }
     this.#readingData = data;
     this.#readingFor = iterator;
-    return this.#transport.receive().then(this.#onRead, this.#onReadFailed);
+    let outcome: unknown;
+    try {
+      outcome = this.#pull();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (outcome !== WAIT) return Promise.resolve(outcome);
+    return new Promise((resolve) => {
+      this.#resolveRead = resolve;
+    });
   }
 
-  // Made once per socket, rather than a closure per read.
-  readonly #onRead = (message: ClientMessage): unknown => {
+  /**
+   * Applies the messages the transport has at hand to the read holding the turn: the read's
+   * outcome, or WAIT until the transport delivers one (a promise-based transport always waits).
+   */
+  #pull(): unknown {
+    const transport = this.#transport;
+    if (!(takeMessage in transport)) {
+      let received: Promise<ClientMessage>;
+      try {
+        received = transport.receive();
+      } catch (error) {
+        received = Promise.reject(error);
+      }
+      received.then(
+        (message) => this.#delivered(message),
+        (error: unknown) => this.#deliveryFailed(error),
+      );
+      return WAIT;
+    }
+    let message = transport[takeMessage]();
+    while (message !== undefined) {
+      const outcome = this.#outcome(message);
+      if (outcome !== SKIP) return outcome;
+      message = transport[takeMessage]();
+    }
+    return WAIT;
+  }
+
+  /**
+   * A message applied to the client state, as the outcome of the read holding the turn: its
+   * result (an iterator's is made here), or SKIP. A message out of order ends the read and throws.
+   */
+  #outcome(message: ClientMessage): unknown {
     let advanced: ClientMessage;
     try {
       advanced = this.#advance(message);
     } catch (error) {
-      return this.#onReadFailed(error);
+      this.#readFailed(this.#readingFor);
+      throw error;
     }
-    if (this.#readingData && advanced.type === 'connect') {
-      return this.#transport.receive().then(this.#onRead, this.#onReadFailed);
-    }
+    if (this.#readingData && advanced.type === 'connect') return SKIP;
     const iterator = this.#readingFor;
     this.#readingFor = undefined;
     this.#release();
     return iterator ? iteratorResult(iterator, advanced as DataOrEnd) : advanced;
-  };
+  }
 
-  readonly #onReadFailed = (error: unknown): never => {
+  /** The message the waiting read gets from the transport. */
+  #delivered(message: ClientMessage): void {
+    let outcome: unknown;
+    try {
+      outcome = this.#outcome(message);
+      if (outcome === SKIP) outcome = this.#pull();
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    if (outcome !== WAIT) this.#settleRead(outcome);
+  }
+
+  /** A promise-based transport's read failed. */
+  #deliveryFailed(error: unknown): void {
     this.#readFailed(this.#readingFor);
-    throw error;
-  };
+    this.#settleRead(Promise.reject(error));
+  }
+
+  /**
+   * Settles the waiting read: a rejected promise rejects it, so the socket keeps no `reject`
+   * beside `resolve` while a handler idles (a failure is rare; it costs two ticks).
+   */
+  #settleRead(outcome: unknown): void {
+    const resolve = this.#resolveRead;
+    this.#resolveRead = undefined;
+    resolve?.(outcome);
+  }
 
   /** The read holding the turn failed: an iterator reading ends, as a generator would. */
   #readFailed(iterator: MessageIterator<unknown> | undefined): void {

@@ -93,6 +93,26 @@ describe('core WebSocket: state machine', () => {
       expect(transport.reads).to.equal(reads);
       expect(transport.unread).to.equal(1);
     });
+
+    for (const how of ['rejects', 'throws instead of rejecting'] as const) {
+      it(`a transport whose receive ${how}: that read rejects with its error, the next reads on`, async () => {
+        const { socket, transport } = make();
+        transport.push({ type: 'connect' }, { type: 'receive', text: 'after' });
+        await socket.receive();
+        const receive = transport.receive.bind(transport);
+        transport.receive = () => {
+          transport.receive = receive;
+          const error = new Error('read failed');
+          if (how === 'throws instead of rejecting') throw error;
+          return Promise.reject(error);
+        };
+        const failed = socket.receive();
+        expect(failed).to.be.instanceOf(Promise);
+        expect((await rejection(failed)).message).to.equal('read failed');
+        expect(socket.clientState).to.equal(CONNECTED);
+        expect(await socket.receive()).to.deep.equal({ type: 'receive', text: 'after' });
+      });
+    }
   });
 
   describe('send()', () => {

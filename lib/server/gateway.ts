@@ -1,10 +1,11 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type Server as WsServer } from 'ws';
 import { encodeJsonAs, type JsonOptions, jsonMode } from '../json.js';
 import type { AcceptMessage } from '../messages.js';
 import { assertTopic } from '../topic-name.js';
 import type { WebSocket } from '../websocket.js';
+import { Connection } from './connection.js';
 import { checkHandshake, checkOrigin, isWebSocketUpgrade, type Refusal } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import {
@@ -89,7 +90,7 @@ export class Gateway {
   readonly #host: TransportHost;
   readonly #live = new Set<WsTransport>();
   readonly #pending: PendingHandshakes<WsTransport>;
-  readonly #server: WebSocketServer;
+  readonly #server: WsServer<typeof Connection>;
   readonly #heartbeat: Heartbeat | undefined;
   #closing = false;
   #allClosed: (() => void) | undefined;
@@ -103,6 +104,7 @@ export class Gateway {
     this.#server = new WebSocketServer({
       noServer: true,
       clientTracking: false,
+      WebSocket: Connection,
       maxPayload,
       perMessageDeflate,
       // Negotiate only what the handler chose in accept(); ws would echo the client's first offer.

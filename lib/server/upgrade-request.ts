@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { WebSocket as Connection } from 'ws';
 import type { AcceptMessage } from '../messages.js';
+import type { Connection } from './connection.js';
 import type { Refusal } from './handshake.js';
 import {
   finishUpgradeResponse,

@@ -1,10 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocket as Connection } from 'ws';
 import { protocolCloseCode } from '../close-code.js';
 import { WebSocketDisconnect } from '../errors.js';
-import type { AcceptMessage, AppMessage, ClientMessage, ConnectMessage } from '../messages.js';
-import { setParams, WebSocket } from '../websocket.js';
+import {
+  type AcceptMessage,
+  type AppMessage,
+  type ClientMessage,
+  type ConnectMessage,
+  type DeliveringTransport,
+  takeMessage,
+} from '../messages.js';
+import { deliverMessage, setParams, WebSocket } from '../websocket.js';
+import { Connection, type ConnectionEvents } from './connection.js';
 import type { Upgrade } from './gateway.js';
 import type { Refusal } from './handshake.js';
 import type { HeartbeatMember } from './heartbeat.js';
@@ -54,24 +61,6 @@ const CONNECT: ConnectMessage = Object.freeze({ type: 'connect' });
 const RESOLVED = Promise.resolve();
 const TEXT = { binary: false };
 const BINARY = { binary: true };
-const kTransport = Symbol('wsgate.transport');
-
-type TaggedConnection = Connection & { [kTransport]: WsTransport };
-
-function transportOf(connection: Connection): WsTransport {
-  return (connection as TaggedConnection)[kTransport];
-}
-
-type Listener<A extends unknown[]> = (this: Connection, ...args: A) => void;
-
-// `ws` listeners shared by every connection (no closure per connection): `this` is the
-// connection, tagged with its transport. Set in WsTransport's static block, to reach its
-// private state.
-let onMessage: Listener<[data: Buffer, isBinary: boolean]>;
-let onClose: Listener<[code: number, reason: Buffer]>;
-let onError: Listener<[error: Error]>;
-let onPong: Listener<[]>;
-
 function gone(reason: string): Promise<never> {
   return Promise.reject(new WebSocketDisconnect(1006, reason));
 }
@@ -84,7 +73,14 @@ function gone(reason: string): Promise<never> {
  * is an {@link Upgrade}; nothing else of it is theirs.
  */
 export class WsTransport
-  implements Upgrade, HeartbeatMember, TopicMember, PresenceMember, PendingHandshake
+  implements
+    DeliveringTransport,
+    ConnectionEvents,
+    Upgrade,
+    HeartbeatMember,
+    TopicMember,
+    PresenceMember,
+    PendingHandshake
 {
   /** The application's side of this connection. */
   readonly socket: WebSocket;
@@ -95,7 +91,8 @@ export class WsTransport
   #connection: Connection | undefined;
   /** Messages the handler has not read yet; made on the first one (an idle socket has none). */
   #queue: InboundQueue | undefined;
-  #waiter: ((message: ClientMessage) => void) | undefined;
+  /** The socket's read found nothing queued: the next message goes to it. */
+  #waiting = false;
   #connectPending = true;
   #ended = false;
   #paused = false;
@@ -123,27 +120,6 @@ export class WsTransport
       headers: req.headers,
       secure: 'encrypted' in req.socket && req.socket.encrypted === true,
     });
-  }
-
-  static {
-    onMessage = function (this: Connection, data: Buffer, isBinary: boolean): void {
-      transportOf(this).#deliver(
-        isBinary ? { type: 'receive', bytes: data } : { type: 'receive', text: data.toString() },
-        data.length,
-      );
-    };
-    onClose = function (this: Connection, code: number, reason: Buffer): void {
-      const transport = transportOf(this);
-      transport.#end(code === 1006 ? (transport.#violation ?? code) : code, reason.toString());
-    };
-    // Errors (protocol violations, oversized messages, resets) are followed by 'close'.
-    onError = function (this: Connection, error: Error): void {
-      const transport = transportOf(this);
-      transport.#violation ??= protocolCloseCode(error);
-    };
-    onPong = function (this: Connection): void {
-      transportOf(this).#pingSentAt = 0;
-    };
   }
 
   // The Upgrade the adapters see.
@@ -192,25 +168,24 @@ export class WsTransport
     this.#request?.refuse(refusal);
   }
 
-  // The Transport the socket reads and writes (it never reads twice at once).
+  // The transport the socket reads and writes (it never reads twice at once).
 
-  receive(): Promise<ClientMessage> {
+  [takeMessage](): ClientMessage | undefined {
     if (this.#connectPending) {
       this.#connectPending = false;
-      return Promise.resolve(CONNECT);
+      return CONNECT;
     }
     const queue = this.#queue;
     const queued = queue?.shift();
     if (queue === undefined || queued === undefined) {
-      return new Promise((resolve) => {
-        this.#waiter = resolve;
-      });
+      this.#waiting = true;
+      return undefined;
     }
     if (this.#paused && queue.bytes <= this.#host.options.receiveBuffer) {
       this.#paused = false;
       this.#connection?.resume();
     }
-    return Promise.resolve(queued);
+    return queued;
   }
 
   send(message: AppMessage): Promise<void> {
@@ -290,6 +265,27 @@ export class WsTransport
     }
   }
 
+  // What the connection tells it.
+
+  received(data: Buffer, isBinary: boolean): void {
+    this.#deliver(
+      isBinary ? { type: 'receive', bytes: data } : { type: 'receive', text: data.toString() },
+      data.length,
+    );
+  }
+
+  closed(code: number, reason: Buffer): void {
+    this.#end(code === 1006 ? (this.#violation ?? code) : code, reason.toString());
+  }
+
+  failed(error: Error): void {
+    this.#violation ??= protocolCloseCode(error);
+  }
+
+  ponged(): void {
+    this.#pingSentAt = 0;
+  }
+
   // The plugin's side: heartbeat and shutdown, below the application's state machine.
 
   get pingSentAt(): number {
@@ -335,21 +331,16 @@ export class WsTransport
   }
 
   #open(connection: Connection): void {
-    (connection as TaggedConnection)[kTransport] = this;
+    connection.events = this;
     this.#connection = connection;
-    connection.on('message', onMessage);
-    connection.on('close', onClose);
-    connection.on('error', onError);
-    if (this.#host.options.heartbeat) connection.on('pong', onPong);
     this.#host.opened(this);
   }
 
   /** A message from the client. */
   #deliver(message: ClientMessage, size: number): void {
-    const waiter = this.#waiter;
-    if (waiter !== undefined) {
-      this.#waiter = undefined;
-      waiter(message);
+    if (this.#waiting) {
+      this.#waiting = false;
+      deliverMessage(this.socket, message);
       return;
     }
     this.#queue ??= new InboundQueue();
