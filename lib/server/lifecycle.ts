@@ -44,11 +44,10 @@ export function runHandler(
   }
   return new Promise<void>((resolve, reject) => {
     const run = new Run(upgrade, owner, unanswered, resolve, reject);
-    upgrade.answered().then(() => run.answered());
-    Promise.resolve(result).then(
-      () => run.returned(),
-      (error: unknown) => run.threw(error),
-    );
+    // Bound methods rather than arrows: an idle connection keeps these two, and arrows would
+    // keep a context for `run` besides.
+    upgrade.answered().then(run.answered.bind(run));
+    Promise.resolve(result).then(run.returned.bind(run), run.threw.bind(run));
   });
 }
 
