@@ -569,7 +569,7 @@ export class WebSocket {
     this.#turns?.shift()?.();
   }
 
-  /** Resolves when the reads before this one are done (handed over by their `finally`). */
+  /** Resolves when the reads before this one are done (each hands over in `#release`). */
   #turn(): Promise<void> {
     this.#turns ??= [];
     const turns = this.#turns;

@@ -5,8 +5,8 @@ import type { Upgrade } from './gateway.js';
 /**
  * The innermost `runHandler` running on each upgrade: it owns closing the connection (Koa: the
  * plugin runs the middleware chain under one, a route runs its handler under another; the chain
- * settles at the handshake, the handler later). Runs are told apart by number (nothing is
- * allocated per run).
+ * settles at the handshake, the handler later). Runs are told apart by number (no `Symbol` made
+ * per run).
  */
 const owners = new WeakMap<Upgrade, number>();
 let runs = 0;
@@ -80,10 +80,7 @@ class Run {
 
   /** The handshake is over (or the handler settled first): the framework's promise resolves. */
   answered(): void {
-    const resolve = this.#resolve;
-    this.#resolve = undefined;
-    this.#reject = undefined;
-    resolve?.();
+    this.#settle(false);
   }
 
   returned(): void {
@@ -100,18 +97,23 @@ class Run {
    */
   #after(done: Promise<void> | undefined): void {
     if (done === undefined) {
-      this.answered();
+      this.#settle(false);
       return;
     }
     done.then(
-      () => this.answered(),
-      (error: unknown) => {
-        const reject = this.#reject;
-        this.#resolve = undefined;
-        this.#reject = undefined;
-        reject?.(error);
-      },
+      () => this.#settle(false),
+      (error: unknown) => this.#settle(true, error),
     );
+  }
+
+  /** Settles the framework's promise, the first time only: resolved, or rejected with `error`. */
+  #settle(failed: boolean, error?: unknown): void {
+    const resolve = this.#resolve;
+    const reject = this.#reject;
+    this.#resolve = undefined;
+    this.#reject = undefined;
+    if (failed) reject?.(error);
+    else resolve?.();
   }
 }
 
