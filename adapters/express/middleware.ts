@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express-serve-static-core';
 import { asPlugin, Gateway, type WebSocketPluginOptions } from '../../lib/server/index.js';
+import { shapeRequest } from './request-shape.js';
 import type { WebSocketMiddleware } from './types.js';
 
 /**
@@ -23,7 +24,7 @@ import type { WebSocketMiddleware } from './types.js';
  * ```
  */
 export function websocket(options?: WebSocketPluginOptions): WebSocketMiddleware {
-  const gateway = new Gateway(options);
+  const gateway = new Gateway(options, shapeRequest);
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     // An upgrade it takes is recorded on the request for the .websocket() routes (upgradeOf).
     // null: refused here (bad handshake, origin, shutting down), the response is already sent.

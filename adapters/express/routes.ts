@@ -14,6 +14,7 @@ import {
   splitRoute,
   upgradeOf,
 } from '../../lib/server/index.js';
+import { learnShape } from './request-shape.js';
 import type { WebSocketHandler } from './types.js';
 
 /** What `.websocket()` needs from an application or router: its public `get`. */
@@ -58,6 +59,7 @@ function final(handler: WebSocketHandler): RequestHandler {
       notTaken(req, next);
       return;
     }
+    learnShape(req);
     const { socket } = upgrade;
     upgrade.setParams(flatParams(req.params));
     // Rejects only with an error thrown before accept(): Express's error handling answers it.

@@ -32,6 +32,12 @@ export interface AttachOptions {
   filter?: (req: IncomingMessage) => boolean;
 }
 
+/**
+ * What an adapter does to a request the plugin dispatches itself (`attach`), with the response
+ * made for it, before the framework sees them.
+ */
+export type PrepareRequest = (req: IncomingMessage, res: ServerResponse) => void;
+
 /** An upgrade request a plugin took, as the adapters see it. */
 export interface Upgrade {
   /** The socket, connecting until the handler accepts. */
@@ -96,8 +102,11 @@ export class Gateway {
   #allClosed: (() => void) | undefined;
   /** What the handler chose in accept(), while `ws` completes that handshake (synchronously). */
   #accepting: AcceptMessage | undefined;
+  readonly #prepare: PrepareRequest | undefined;
 
-  constructor(options?: WebSocketPluginOptions) {
+  /** `prepare` runs on each request `attach` hands to the app, before the app sees it. */
+  constructor(options?: WebSocketPluginOptions, prepare?: PrepareRequest) {
+    this.#prepare = prepare;
     const resolved = resolveOptions(options);
     this.#options = resolved;
     const { heartbeat, maxPayload, perMessageDeflate } = resolved;
@@ -198,7 +207,9 @@ export class Gateway {
     const listener = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
       if (filter && !filter(req)) return;
       heads.set(req, head);
-      server.emit('request', req, upgradeResponse(req, socket));
+      const res = upgradeResponse(req, socket);
+      this.#prepare?.(req, res);
+      server.emit('request', req, res);
     };
     server.on('upgrade', listener);
     return () => {

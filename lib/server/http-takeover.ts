@@ -222,6 +222,11 @@ function endSoon(socket: Socket): void {
  */
 export function upgradeResponse(req: IncomingMessage, socket: Socket): ServerResponse {
   const res = new ServerResponse(req);
+  // Own from the start, the two properties the plugin writes later (Node keeps `statusCode` on
+  // the prototype): on Express, adding them after it re-prototypes `res` would give every
+  // response a hidden class of its own (see adapters/express/request-shape.ts).
+  res.statusCode = 200;
+  res.writeHead = ServerResponse.prototype.writeHead;
   res.shouldKeepAlive = false;
   res.assignSocket(socket);
   res.once('finish', closeAfterResponse);

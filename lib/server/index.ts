@@ -4,7 +4,13 @@
  */
 export { WebSocketState } from '../state.js';
 export type { WebSocket } from '../websocket.js';
-export { type AttachOptions, Gateway, type Upgrade, upgradeOf } from './gateway.js';
+export {
+  type AttachOptions,
+  Gateway,
+  type PrepareRequest,
+  type Upgrade,
+  upgradeOf,
+} from './gateway.js';
 export { isWebSocketUpgrade } from './handshake.js';
 export { NodeInternalsError } from './http-takeover.js';
 export { runHandler, type Unanswered } from './lifecycle.js';

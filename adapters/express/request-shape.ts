@@ -1,0 +1,40 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * Express re-prototypes every request and response (`Object.setPrototypeOf` in `app.handle`),
+ * and V8 gives an object whose prototype was changed a hidden class of its own for every property
+ * added after that: each such store allocates a map, and every later access to the request (by
+ * Express, its router, `ws`, Node) misses its inline cache (`bench/hidden-classes.mjs`). When
+ * the plugin dispatches an upgrade request itself (`attach`), it first adds, in one order, the
+ * properties Express and its router would add; their stores then change values of a shape every
+ * upgrade shares. (On the request path Node hands the request to Express directly.)
+ */
+
+/**
+ * What Express 4 and 5 and their routers store on a routed request: plain data properties in
+ * both. Not `query`: Express 4 stores it, Express 5 reads it through a getter an own property
+ * would hide.
+ */
+const REQUEST_KEYS = ['res', 'next', 'baseUrl', 'originalUrl', '_parsedUrl', 'params', 'route'];
+
+/** The description of the symbol Express 5's router stores the matched route under. */
+const MATCHED_ROUTE = 'router.tracing.matchedRoute';
+
+/** That symbol, private to the router, found on the first routed upgrade (`learnShape`). */
+let matchedRoute: symbol | undefined;
+let learned = false;
+
+/** Learns, from the first upgrade request Express routed to a `.websocket()` route, its keys. */
+export function learnShape(req: IncomingMessage): void {
+  if (learned) return;
+  learned = true;
+  matchedRoute = Object.getOwnPropertySymbols(req).find((key) => key.description === MATCHED_ROUTE);
+}
+
+/** Gives `req` and `res` the properties Express will store on them (see above). */
+export function shapeRequest(req: IncomingMessage, res: ServerResponse): void {
+  const request = req as unknown as Record<PropertyKey, unknown>;
+  for (const key of REQUEST_KEYS) request[key] = undefined;
+  if (matchedRoute !== undefined) request[matchedRoute] = undefined;
+  (res as unknown as { locals: unknown }).locals = undefined;
+}

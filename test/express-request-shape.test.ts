@@ -1,0 +1,90 @@
+// Through attach(), the Express adapter gives each upgrade request the properties Express will
+// store on it before Express re-prototypes it (adapters/express/request-shape.ts): upgrades then
+// share one hidden class, and routing behaves as it does on the request path.
+
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import express5 from 'express';
+import express4 from 'express4';
+import { WebSocket as Client } from 'ws';
+import { websocket } from '../adapters/express/index.js';
+import { installRoutes } from '../adapters/express/routes.js';
+import { serve } from './support/servers.js';
+
+installRoutes(express4);
+const run = promisify(execFile);
+const fixture = fileURLToPath(new URL('./fixtures/hidden-classes.ts', import.meta.url));
+const frameworks = [
+  ['Express 4', express4 as unknown as typeof express5],
+  ['Express 5', express5],
+] as const;
+
+/** What a handler under a mounted router reads of `req`, as JSON, on `path`. */
+async function routedRequest(framework: typeof express5, path: 'request' | 'attach') {
+  const app = framework();
+  const sockets = websocket({ heartbeat: false });
+  app.use(sockets);
+  app.use((_req, res, next) => {
+    res.locals.user = 'ann';
+    next();
+  });
+  const router = framework.Router();
+  router.websocket('/rooms/:room', async (socket, req) => {
+    await socket.accept();
+    const { params, baseUrl, originalUrl, url, query } = req;
+    const seen = { params, baseUrl, originalUrl, url, query, route: req.route?.path };
+    await socket.sendJson({ ...seen, user: req.res?.locals.user, secure: req.secure });
+  });
+  app.use('/api', router);
+  const server = http.createServer(app);
+  if (path === 'attach') sockets.attach(server);
+  const served = await serve(server, { sockets });
+  try {
+    const client = new Client(`${served.url}/api/rooms/red?q=1`);
+    const [data] = await once(client, 'message');
+    client.close();
+    return JSON.parse(String(data)) as unknown;
+  } finally {
+    await served.close();
+  }
+}
+
+describe('Express upgrade requests through attach()', () => {
+  for (const [name, framework] of frameworks) {
+    it(`${name}: the handler sees the request as Express routed it, as on the request path`, async () => {
+      const expected = {
+        params: { room: 'red' },
+        baseUrl: '/api',
+        originalUrl: '/api/rooms/red?q=1',
+        url: '/rooms/red?q=1',
+        query: { q: '1' },
+        route: '/rooms/:room',
+        user: 'ann',
+        secure: false,
+      };
+      expect(await routedRequest(framework, 'attach')).to.deep.equal(expected);
+      expect(await routedRequest(framework, 'request')).to.deep.equal(expected);
+    });
+  }
+
+  it('share one hidden class per request and response (the request path, where Node hands them to Express, does not)', async function () {
+    this.timeout(30_000);
+    const { stdout } = await run(process.execPath, [
+      '--allow-natives-syntax',
+      '--import',
+      'tsx/esm',
+      fixture,
+    ]);
+    const shared = { req: true, res: true };
+    const own = { req: false, res: false };
+    const both = (pair: typeof shared) => ({ handler: pair, accepted: pair });
+    expect(JSON.parse(stdout)).to.deep.equal({
+      'Express 5': { request: both(own), attach: both(shared) },
+      'Express 4': { request: both(own), attach: both(shared) },
+    });
+  });
+});
