@@ -67,7 +67,7 @@ export async function pickServers(args, snapshot) {
   };
   const known = SERVERS.filter((server) => !server.redis || redis[server.redis]).map((server) =>
     server.wsgate
-      ? { ...server, env: { WSGATE_DIST: snapshot, ...redisEnv(server, redis) } }
+      ? { ...server, env: { ...server.env, WSGATE_DIST: snapshot, ...redisEnv(server, redis) } }
       : server,
   );
   if (args.candidate) {
@@ -81,7 +81,7 @@ export async function pickServers(args, snapshot) {
         ...server,
         id: `${server.id}-candidate`,
         label: `${server.label} (candidate)`,
-        env: { WSGATE_DIST: dist },
+        env: { ...server.env, WSGATE_DIST: dist },
       });
     }
   }

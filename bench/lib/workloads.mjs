@@ -19,7 +19,25 @@ export const SERVERS = [
     file: 'express-floor.mjs',
     workloads: ['handshakes'],
   },
+  // The same with each request given, before Express sees it, the properties Express will add (as
+  // wsgate/express does through attach()): what Express costs when its requests share a shape.
+  {
+    id: 'express-floor-shaped',
+    label: 'Express 5 + ws, shaped requests (no plugin)',
+    file: 'express-floor.mjs',
+    workloads: ['handshakes'],
+    env: { FLOOR_SHAPED: '1' },
+  },
   { id: 'wsgate-express', label: 'wsgate/express', file: 'wsgate-express.mjs', wsgate: true },
+  {
+    id: 'wsgate-express-attach',
+    label: 'wsgate/express, attach()',
+    file: 'wsgate-express.mjs',
+    wsgate: true,
+    // Only the handshake differs from the request path's.
+    workloads: ['handshakes'],
+    env: { WSGATE_ATTACH: '1' },
+  },
   { id: 'wsgate-koa', label: 'wsgate/koa', file: 'wsgate-koa.mjs', wsgate: true },
   // The same servers with the Redis backplane (publish only; needs redis-server on the PATH), as
   // REDIS_PROCESSES processes sharing the topic through one Redis or a Redis Cluster.

@@ -4,6 +4,7 @@
 // It takes upgrades from the `upgrade` event with a response of its own (as express-ws does,
 // and as `sockets.attach(server)` does), which is cheaper for Node than its request path.
 import { createServer, ServerResponse } from 'node:http';
+import process from 'node:process';
 import express from 'express';
 import { WebSocketServer } from 'ws';
 import { listen, noopExpress, ready } from './common.mjs';
@@ -22,8 +23,24 @@ function broadcast(socket) {
   });
 }
 
+// FLOOR_SHAPED=1: every request first gets the properties Express 5 and its router will add, so
+// that all share one hidden class (see adapters/express/request-shape.ts); the router's symbol is
+// found on the first routed request.
+const shaped = process.env.FLOOR_SHAPED === '1';
+const KEYS = ['res', 'next', 'baseUrl', 'originalUrl', '_parsedUrl', 'params', 'route'];
+let routeKey;
+
+function shape(req, res) {
+  for (const key of KEYS) req[key] = undefined;
+  if (routeKey) req[routeKey] = undefined;
+  res.locals = undefined;
+}
+
 function route(onConnection) {
   return (req) => {
+    routeKey ??= Object.getOwnPropertySymbols(req).find(
+      (key) => key.description === 'router.tracing.matchedRoute',
+    );
     const { socket, head } = upgrades.get(req);
     wss.handleUpgrade(req, socket, head, onConnection);
   };
@@ -40,6 +57,7 @@ server.on('upgrade', (req, socket, head) => {
   const res = new ServerResponse(req);
   res.assignSocket(socket);
   upgrades.set(req, { socket, head });
+  if (shaped) shape(req, res);
   app.handle(req, res);
 });
 

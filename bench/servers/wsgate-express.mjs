@@ -1,6 +1,7 @@
 // wsgate/express, built: from the copy of dist/ the runner passes in $WSGATE_DIST (a candidate build
 // with --candidate), or through the package's self-reference when started by hand.
 import { createServer } from 'node:http';
+import process from 'node:process';
 import express from 'express';
 import { ignore, importWsgate, listen, noopExpress, ready, wsgateOptions } from './common.mjs';
 
@@ -31,4 +32,8 @@ app.websocket('/pub', async (socket) => {
   for await (const text of socket.iterText()) await sockets.publish('all', text);
 });
 
-await ready(await listen(createServer(app)), 'wsgate/express');
+const server = createServer(app);
+// WSGATE_ATTACH=1: upgrades come from the server's `upgrade` event (sockets.attach) rather than
+// reaching the app as requests.
+if (process.env.WSGATE_ATTACH === '1') sockets.attach(server);
+await ready(await listen(server), 'wsgate/express');
