@@ -1,6 +1,7 @@
-// The floor for any Express plugin (a reference row, not a plugin): every upgrade goes through
-// Express 5's own middleware and router, and the route's handler hands it to `ws`. Nothing else
-// runs, so this is what routing a handshake through Express costs before a plugin does anything.
+// A reference row, not a plugin: every upgrade goes through Express 5's own middleware and
+// router, and the route's handler hands it to `ws`. Nothing else runs, so this is what routing a
+// handshake through Express costs before a plugin does anything (with FLOOR_SHAPED=1, when the
+// requests share a hidden class).
 // It takes upgrades from the `upgrade` event with a response of its own (as express-ws does,
 // and as `sockets.attach(server)` does), which is cheaper for Node than its request path.
 import { createServer, ServerResponse } from 'node:http';
