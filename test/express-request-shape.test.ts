@@ -71,7 +71,7 @@ describe('Express upgrade requests through attach()', () => {
     });
   }
 
-  it('share one hidden class per request and response (the request path, where Node hands them to Express, does not)', async function () {
+  it('share one hidden class per request and response, on every Node line', async function () {
     this.timeout(30_000);
     const { stdout } = await run(process.execPath, [
       '--allow-natives-syntax',
@@ -79,12 +79,17 @@ describe('Express upgrade requests through attach()', () => {
       'tsx/esm',
       fixture,
     ]);
-    const shared = { req: true, res: true };
-    const own = { req: false, res: false };
-    const both = (pair: typeof shared) => ({ handler: pair, accepted: pair });
-    expect(JSON.parse(stdout)).to.deep.equal({
-      'Express 5': { request: both(own), attach: both(shared) },
-      'Express 4': { request: both(own), attach: both(shared) },
-    });
+    const report = JSON.parse(stdout) as Record<string, unknown> & { mapPerAddedProperty: boolean };
+    const shared = { handler: { req: true, res: true }, accepted: { req: true, res: true } };
+    for (const framework of ['Express 4', 'Express 5']) {
+      const { attach, request } = report[framework] as Record<string, unknown>;
+      expect(attach, framework).to.deep.equal(shared);
+      // Where V8 gives re-prototyped objects a map per added property (Node 20, 22), the request
+      // path, where Node hands its own objects to Express, shows it: the check can tell.
+      if (report.mapPerAddedProperty) {
+        const own = { handler: { req: false, res: false }, accepted: { req: false, res: false } };
+        expect(request, framework).to.deep.equal(own);
+      }
+    }
   });
 });
