@@ -25,7 +25,7 @@ const MATCHED_ROUTE = 'router.tracing.matchedRoute';
 let matchedRoute: symbol | undefined;
 let learned = false;
 
-/** Learns, from the first upgrade request Express routed to a `.websocket()` route, its keys. */
+/** Finds the router's symbol on the first upgrade request routed to a `.websocket()` route. */
 export function learnShape(req: IncomingMessage): void {
   if (learned) return;
   learned = true;
