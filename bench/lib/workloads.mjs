@@ -34,8 +34,9 @@ export const SERVERS = [
     label: 'wsgate/express, attach()',
     file: 'wsgate-express.mjs',
     wsgate: true,
-    // Only the handshake differs from the request path's.
-    workloads: ['handshakes'],
+    // After the handshake it runs the same code as the request path: measured where the two
+    // differ, the handshake and what it leaves behind in memory.
+    workloads: ['handshakes', 'idle'],
     env: { WSGATE_ATTACH: '1' },
   },
   { id: 'wsgate-koa', label: 'wsgate/koa', file: 'wsgate-koa.mjs', wsgate: true },
