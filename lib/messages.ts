@@ -99,10 +99,12 @@ export const takeMessage: unique symbol = Symbol('wsgate.takeMessage');
 /**
  * A transport that hands its messages to its socket itself instead of resolving a promise per
  * read (wsgate's own, which builds its socket): `[takeMessage]()` returns the next message if
- * one is at hand; otherwise it returns `undefined`, and the transport passes the next message to
- * `deliverMessage` (lib/websocket.ts) when it comes. A handler idling in a read then waits on
- * the socket's promise alone: a promise from the transport and the `then` on it would be kept
- * for the life of the connection too (~0.25 KB). The same turn rules as {@link Transport}.
+ * one is at hand, else `undefined`. A message that comes later goes to `deliverMessage`
+ * (lib/websocket.ts) first, which takes it if a read is waiting and returns whether it did;
+ * otherwise the transport keeps it for the next `[takeMessage]()`. Whether a read waits is the
+ * socket's to know, not the transport's. A handler idling in a read then waits on the socket's
+ * promise alone: a promise from the transport and the `then` on it would be kept for the life of
+ * the connection too (~0.25 KB). The same turn rules as {@link Transport}.
  */
 export interface DeliveringTransport extends Omit<Transport, 'receive'> {
   [takeMessage](): ClientMessage | undefined;

@@ -85,8 +85,11 @@ let endIteration: (iterator: MessageIterator<unknown>) => void;
 /** Sets a socket's route parameters (inside wsgate: the adapter's router matched). */
 export let setParams: (socket: WebSocket, params: Record<string, string>) => void;
 
-/** A {@link DeliveringTransport} hands its socket the message a read waits for. */
-export let deliverMessage: (socket: WebSocket, message: ClientMessage) => void;
+/**
+ * A {@link DeliveringTransport} offers its socket a message that came: taken (true) when a read
+ * is waiting for one, else left to the transport to keep.
+ */
+export let deliverMessage: (socket: WebSocket, message: ClientMessage) => boolean;
 
 /**
  * One WebSocket connection as the application sees it, modelled on the ASGI/Starlette WebSocket:
@@ -131,7 +134,11 @@ export class WebSocket {
       socket.#params = hasKeys(params) ? params : undefined;
     };
     readFor = (socket, iterator) => socket.#next(true, iterator);
-    deliverMessage = (socket, message) => socket.#delivered(message);
+    deliverMessage = (socket, message) => {
+      if (socket.#resolveRead === undefined) return false;
+      socket.#delivered(message);
+      return true;
+    };
   }
 
   /** The client side's state, advanced by what {@link receive} returns. */

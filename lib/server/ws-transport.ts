@@ -91,8 +91,6 @@ export class WsTransport
   #connection: Connection | undefined;
   /** Messages the handler has not read yet; made on the first one (an idle socket has none). */
   #queue: InboundQueue | undefined;
-  /** The socket's read found nothing queued: the next message goes to it. */
-  #waiting = false;
   #connectPending = true;
   #ended = false;
   #paused = false;
@@ -177,10 +175,7 @@ export class WsTransport
     }
     const queue = this.#queue;
     const queued = queue?.shift();
-    if (queue === undefined || queued === undefined) {
-      this.#waiting = true;
-      return undefined;
-    }
+    if (queue === undefined || queued === undefined) return undefined;
     if (this.#paused && queue.bytes <= this.#host.options.receiveBuffer) {
       this.#paused = false;
       this.#connection?.resume();
@@ -336,13 +331,9 @@ export class WsTransport
     this.#host.opened(this);
   }
 
-  /** A message from the client. */
+  /** A message from the client: to the socket's waiting read, else to the queue. */
   #deliver(message: ClientMessage, size: number): void {
-    if (this.#waiting) {
-      this.#waiting = false;
-      deliverMessage(this.socket, message);
-      return;
-    }
+    if (deliverMessage(this.socket, message)) return;
     this.#queue ??= new InboundQueue();
     const queue = this.#queue;
     queue.push(message, size);
