@@ -11,6 +11,9 @@ import type { Upgrade } from './gateway.js';
 const owners = new WeakMap<Upgrade, number>();
 let runs = 0;
 
+/** A close that fails has nobody left to tell (shared: no function made per connection). */
+function ignore(): void {}
+
 /** What to do when a handler settles without accepting or refusing. */
 export type Unanswered =
   /** Refuse with HTTP 403 (a route's handler returned without accepting). */
@@ -141,7 +144,7 @@ async function afterThrow(upgrade: Upgrade, error: unknown): Promise<void> {
     return;
   }
   if (socket.applicationState === WebSocketState.CONNECTED) {
-    await socket.close(1011).catch(() => {});
+    await socket.close(1011).catch(ignore);
   }
   upgrade.report(error);
 }
@@ -159,10 +162,10 @@ function afterReturn(
   if (owners.get(upgrade) !== owner) return undefined;
   const { socket } = upgrade;
   if (socket.applicationState === WebSocketState.CONNECTED) {
-    return socket.close(1000).catch(() => {});
+    return socket.close(1000).catch(ignore);
   }
   if (socket.applicationState === WebSocketState.CONNECTING && unanswered === 'refuse') {
-    return socket.close().catch(() => {});
+    return socket.close().catch(ignore);
   }
   return undefined;
 }
