@@ -24,24 +24,17 @@ function broadcast(socket) {
   });
 }
 
-// FLOOR_SHAPED=1: every request first gets the properties Express 5 and its router will add, so
-// that all share one hidden class (see adapters/express/request-shape.ts); the router's symbol is
-// found on the first routed request.
-const shaped = process.env.FLOOR_SHAPED === '1';
-const KEYS = ['res', 'next', 'baseUrl', 'originalUrl', '_parsedUrl', 'params', 'route'];
-let routeKey;
-
-function shape(req, res) {
-  for (const key of KEYS) req[key] = undefined;
-  if (routeKey) req[routeKey] = undefined;
-  res.locals = undefined;
-}
+// FLOOR_SHAPED=1: every request first gets the properties Express and its router will add, so
+// that all share one hidden class: wsgate's own shaping (adapters/express/request-shape.ts, from
+// the build), and nothing else of wsgate's.
+const shaping =
+  process.env.FLOOR_SHAPED === '1'
+    ? await import('../../dist/adapters/express/request-shape.js')
+    : undefined;
 
 function route(onConnection) {
   return (req) => {
-    routeKey ??= Object.getOwnPropertySymbols(req).find(
-      (key) => key.description === 'router.tracing.matchedRoute',
-    );
+    shaping?.learnShape(req);
     const { socket, head } = upgrades.get(req);
     wss.handleUpgrade(req, socket, head, onConnection);
   };
@@ -58,7 +51,7 @@ server.on('upgrade', (req, socket, head) => {
   const res = new ServerResponse(req);
   res.assignSocket(socket);
   upgrades.set(req, { socket, head });
-  if (shaped) shape(req, res);
+  shaping?.shapeRequest(req, res);
   app.handle(req, res);
 });
 
