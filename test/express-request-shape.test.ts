@@ -3,16 +3,16 @@
 // share one hidden class, and routing behaves as it does on the request path.
 
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import express5 from 'express';
 import express4 from 'express4';
-import { WebSocket as Client } from 'ws';
 import { websocket } from '../adapters/express/index.js';
 import { installRoutes } from '../adapters/express/routes.js';
+import { cleanup } from './support/cleanup.js';
+import { connect, nextMessage } from './support/clients.js';
 import { serve } from './support/servers.js';
 
 installRoutes(express4);
@@ -43,17 +43,15 @@ async function routedRequest(framework: typeof express5, path: 'request' | 'atta
   const server = http.createServer(app);
   if (path === 'attach') sockets.attach(server);
   const served = await serve(server, { sockets });
-  try {
-    const client = new Client(`${served.url}/api/rooms/red?q=1`);
-    const [data] = await once(client, 'message');
-    client.close();
-    return JSON.parse(String(data)) as unknown;
-  } finally {
-    await served.close();
-  }
+  const client = await connect(`${served.url}/api/rooms/red?q=1`);
+  const { data } = await nextMessage(client);
+  await cleanup();
+  return JSON.parse(String(data)) as unknown;
 }
 
 describe('Express upgrade requests through attach()', () => {
+  afterEach(cleanup);
+
   for (const [name, framework] of frameworks) {
     it(`${name}: the handler sees the request as Express routed it, as on the request path`, async () => {
       const expected = {
