@@ -109,3 +109,10 @@ export const takeMessage: unique symbol = Symbol('wsgate.takeMessage');
 export interface DeliveringTransport extends Omit<Transport, 'receive'> {
   [takeMessage](): ClientMessage | undefined;
 }
+
+/**
+ * What a {@link DeliveringTransport}'s `send()` returns when it has handed the message over at
+ * once: the socket passes it on as it is, without a failure handler of its own on it (a `then`, a
+ * bound function and a promise job per message otherwise).
+ */
+export const SENT: Promise<void> = Promise.resolve();

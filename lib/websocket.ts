@@ -11,6 +11,7 @@ import {
   type HandshakeHeaders,
   type ReceiveBytesMessage,
   type ReceiveTextMessage,
+  SENT,
   type Transport,
   takeMessage,
 } from './messages.js';
@@ -211,9 +212,10 @@ export class WebSocket {
     } catch (error) {
       sent = Promise.reject(error);
     }
-    // Not an `async` function (this runs for every message sent, and a frame costs more than a
-    // then), and no failure handler kept on the socket: a bound one per send, for the socket
-    // to let go of with the send.
+    // Not an `async` function (this runs for every message sent), and no failure handler kept
+    // on the socket: a bound one per send that can still fail, for the socket to let go of with
+    // the send.
+    if (sent === SENT) return sent;
     return sent.then(undefined, this.#sendFailed.bind(this));
   }
 

@@ -8,6 +8,7 @@ import {
   type ClientMessage,
   type ConnectMessage,
   type DeliveringTransport,
+  SENT,
   takeMessage,
 } from '../messages.js';
 import { deliverMessage, setParams, WebSocket } from '../websocket.js';
@@ -200,7 +201,7 @@ export class WsTransport
         ) {
           return this.#drained();
         }
-        return RESOLVED;
+        return SENT;
       }
       case 'accept':
         return this.#accept(message);
@@ -208,7 +209,7 @@ export class WsTransport
         this.#leaveTopics();
         if (this.#connection) this.#connection.close(message.code ?? 1000, message.reason ?? '');
         else this.refuse({ status: 403, body: 'WebSocket connection refused' });
-        return RESOLVED;
+        return SENT;
     }
   }
 
@@ -318,7 +319,7 @@ export class WsTransport
       this.#request = request;
       return gone('The handshake was already answered or the client left');
     }
-    if (this.#connection) return RESOLVED;
+    if (this.#connection) return SENT;
     // `ws` found the socket gone and destroyed it.
     this.#host.forget(this);
     this.#end(1006, '');
