@@ -3,7 +3,7 @@ import http from 'node:http';
 import { expect } from 'chai';
 import { WebSocketDisconnect } from '../lib/index.js';
 import { cleanup } from './support/cleanup.js';
-import { closed, connect, nextMessage } from './support/clients.js';
+import { closed, connect, nextMessage, received } from './support/clients.js';
 import { type PlainServer, plainServer } from './support/plain-server.js';
 import { refusal } from './support/refusal.js';
 import { deferred, until } from './support/waiting.js';
@@ -363,6 +363,55 @@ describe('ws transport on a bare http server', () => {
     const response = await refusal(current.url);
     expect(response.status).to.equal(429);
     expect(response.body).to.equal('slow down');
+  });
+
+  describe('write coalescing', () => {
+    /** What the handler saw of its raw socket's cork, in order. */
+    interface Corks {
+      afterSends: number;
+      buffered: number;
+      later: number;
+    }
+
+    it("holds a turn's frames for one write and sends them when the turn ends", async () => {
+      const seen = deferred<Corks>();
+      current = await plainServer(async (socket, req) => {
+        await socket.accept();
+        const sends = [socket.sendText('a'), socket.sendText('b'), socket.sendText('c')];
+        const afterSends = req.socket.writableCorked;
+        const buffered = req.socket.writableLength;
+        await Promise.all(sends);
+        await new Promise((resolve) => setImmediate(resolve));
+        seen.resolve({ afterSends, buffered, later: req.socket.writableCorked });
+        await socket.receiveText();
+      });
+      const client = await connect(current.url);
+      const messages = received(client, 3);
+      const corks = await seen.promise;
+      // Three frames, still in the socket's buffer after three sends: corked for the turn.
+      expect(corks.afterSends).to.equal(1);
+      expect(corks.buffered).to.be.greaterThan(0);
+      expect(corks.later).to.equal(0);
+      expect(await messages).to.deep.equal(['a', 'b', 'c']);
+    });
+
+    it('writes what a handler sent as soon as it waits for the client', async () => {
+      const seen = deferred<number>();
+      current = await plainServer(async (socket, req) => {
+        await socket.accept();
+        const sent = socket.sendText('before the wait');
+        const read = socket.receiveText();
+        // Synchronously: the read found nothing, so the frame has left already.
+        seen.resolve(req.socket.writableCorked);
+        await sent;
+        await socket.sendText(`got ${await read}`);
+      });
+      const client = await connect(current.url);
+      const messages = received(client, 2);
+      expect(await seen.promise).to.equal(0);
+      client.send('x');
+      expect(await messages).to.deep.equal(['before the wait', 'got x']);
+    });
   });
 
   it('answers a plain request normally', async () => {

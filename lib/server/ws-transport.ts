@@ -28,7 +28,7 @@ import {
   UpgradeRequest,
   type UpgradeRequestOwner,
 } from './upgrade-request.js';
-import { corkForTurn } from './write-coalescing.js';
+import { corkForTurn, flushCorked } from './write-coalescing.js';
 
 /** What a transport needs from the plugin instance that created it (not the plugin's API). */
 export interface TransportHost {
@@ -176,7 +176,11 @@ export class WsTransport
     }
     const queue = this.#queue;
     const queued = queue?.shift();
-    if (queue === undefined || queued === undefined) return undefined;
+    if (queue === undefined || queued === undefined) {
+      // The handler is about to wait for the client: what it sent goes out first.
+      if (this.#connection) flushCorked(this.#raw);
+      return undefined;
+    }
     if (this.#paused && queue.bytes <= this.#host.options.receiveBuffer) {
       this.#paused = false;
       this.#connection?.resume();
