@@ -61,9 +61,13 @@ let connections = 0;
 /** Opens a connection to `path`, spread over the server's processes when it has several. */
 function connect(path) {
   const urls = spec.urls ?? [spec.url];
-  const url = urls[connections++ % urls.length];
+  return open(urls[connections++ % urls.length] + path);
+}
+
+/** Opens a connection to `url`; it is terminated when the workload ends. */
+function open(url) {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url + path, CLIENT);
+    const socket = new WebSocket(url, CLIENT);
     const fail = (error) => {
       noteError(error);
       reject(error);
@@ -135,27 +139,42 @@ async function echo() {
   return { ...result, wrong };
 }
 
-/** One connection, one message in flight: round-trip times. */
+/**
+ * One connection, one message in flight: round-trip times. With `pairUrl` (a raw `ws` process
+ * running beside the server, on its core) a second connection, to it, takes turns with the first
+ * in blocks of `block` round trips, so that both are timed under the same conditions (the
+ * machine's state drifts more between two windows than a few per cent); the result then has the
+ * pair's percentiles too. The counter is the server's round trips alone.
+ */
 async function latency() {
-  const { size, path } = spec;
+  const { size, path, pairUrl, block } = spec;
   const payload = Buffer.alloc(size, 'x');
-  const socket = await connect(path);
-  const samples = [];
+  const sides = [{ socket: await connect(path), samples: [] }];
+  if (pairUrl) sides.push({ socket: await open(pairUrl + path), samples: [] });
   let recording = false;
   let running = true;
   let received = 0;
+  let active = 0;
+  let left = block;
   let sentAt = 0n;
-  socket.on('message', () => {
-    const now = nowNs();
-    received++;
-    if (recording) samples.push(Number(now - sentAt) / 1e3);
-    if (running) {
-      sentAt = nowNs();
-      socket.send(payload, TEXT);
-    }
+  const send = () => {
+    sentAt = nowNs();
+    sides[active].socket.send(payload, TEXT);
+  };
+  sides.forEach((side, index) => {
+    side.socket.on('message', () => {
+      const now = nowNs();
+      if (index === 0) received++;
+      if (recording) side.samples.push(Number(now - sentAt) / 1e3);
+      if (!running) return;
+      if (sides.length > 1 && --left === 0) {
+        left = block;
+        active = 1 - active;
+      }
+      send();
+    });
   });
-  sentAt = nowNs();
-  socket.send(payload, TEXT);
+  send();
   const result = await measure(() => received, {
     start: () => {
       recording = true;
@@ -165,9 +184,12 @@ async function latency() {
       running = false;
     },
   });
-  samples.sort((a, b) => a - b);
-  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
-  return { ...result, samples: samples.length, p50: at(0.5), p99: at(0.99) };
+  const [own, pair] = sides.map(({ samples }) => {
+    samples.sort((a, b) => a - b);
+    const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
+    return { samples: samples.length, p50: at(0.5), p99: at(0.99) };
+  });
+  return { ...result, ...own, ...(pair ? { pairP50: pair.p50, pairP99: pair.p99 } : {}) };
 }
 
 /** Open + close, `inflight` at a time: each client closes (1000) as soon as it is open. */

@@ -9,7 +9,7 @@ import { coreBusy, loadAverage, PINNING } from './machine.mjs';
 import { startLoadgen, startServer, stop } from './processes.mjs';
 import { fmt } from './report.mjs';
 import { median } from './stats.mjs';
-import { applies, NOISY } from './workloads.mjs';
+import { applies, BASELINE, NOISY, SERVERS } from './workloads.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -31,18 +31,22 @@ async function waitForQuiet(maxMs) {
   }
 }
 
-/** Runs `workload` once with `loadgen` against the running `server`; resolves with its figures. */
-async function measureOnce(loadgen, server, workload, mode) {
+/**
+ * Runs `workload` once with `loadgen` against the running `server` (timed in turns with the
+ * running `pair` when the workload is paired); resolves with its figures.
+ */
+async function measureOnce(loadgen, server, workload, mode, pair) {
   const spec = {
     ...workload.spec,
     url: `ws://127.0.0.1:${server.port}`,
     urls: server.urls,
+    ...(pair ? { pairUrl: `ws://127.0.0.1:${pair.port}` } : {}),
     warmupMs: Math.max(mode.warmupMs, workload.minWarmupMs?.(mode) ?? 0),
     windowMs: mode.windowMs,
     timeoutMs: 120_000,
   };
   if (workload.id === 'idle') spec.conns = mode.idleConns;
-  const { result, samples } = await loadgen.run(spec, server, workload.memory === true);
+  const { result, samples } = await loadgen.run(spec, server, workload.memory === true, pair);
   if (result.errors > 0 && workload.id !== 'handshakes') {
     throw new Error(`${result.errors} client errors (first: ${result.firstError})`);
   }
@@ -64,9 +68,12 @@ async function measureOnce(loadgen, server, workload, mode) {
     if (b0 && b1 && PINNING) {
       const core0 = (b1['0'] - b0['0']) / 1000 / seconds;
       const core1 = (b1['1'] - b0['1']) / 1000 / seconds;
-      // Time the two cores spent on anything but this server and this load generator.
+      const pairBusy = pair ? (samples.end.pairCpu - samples.start.pairCpu) / 1e6 / seconds : 0;
+      // Time the two cores spent on anything but this server (and its pair) and this load
+      // generator.
       figures.otherLoad =
-        Math.max(0, core0 - figures.serverBusy) + Math.max(0, core1 - figures.clientBusy);
+        Math.max(0, core0 - figures.serverBusy - pairBusy) +
+        Math.max(0, core1 - figures.clientBusy);
     }
   }
   return figures;
@@ -106,6 +113,19 @@ export async function runRounds({ modeName, mode, rounds, workloads }, servers, 
     if (!loadgen?.alive) loadgen = await startLoadgen(profiling);
     return loadgen;
   };
+  // The raw `ws` process a paired workload times in turns with each server (the baseline's own
+  // measurement included: paired with a second `ws`, it shows the method's noise). Started on
+  // first use, kept (idle in between) until the run ends; never profiled.
+  let pair;
+  const ensurePair = async () => {
+    if (pair === undefined || pair.child.exitCode !== null) {
+      pair = await startServer(
+        SERVERS.find((s) => s.id === BASELINE),
+        {},
+      );
+    }
+    return pair;
+  };
   const record = (round, workload, server, figures, attempts, t0) => {
     runs[round][workload.id][server.id] = figures;
     if (Number.isFinite(figures.otherLoad)) otherLoads.push(figures.otherLoad);
@@ -130,10 +150,13 @@ export async function runRounds({ modeName, mode, rounds, workloads }, servers, 
     while (true) {
       attempts++;
       quietWaits += await waitForQuiet(mode.quietWaitMs);
-      const figures = await measureOnce(await ensureLoadgen(), running, workload, {
-        ...mode,
-        warmupMs: Math.max(mode.warmupMs, warmupMs),
-      });
+      const figures = await measureOnce(
+        await ensureLoadgen(),
+        running,
+        workload,
+        { ...mode, warmupMs: Math.max(mode.warmupMs, warmupMs) },
+        workload.paired ? await ensurePair() : undefined,
+      );
       if (best === undefined || (figures.otherLoad ?? 0) < (best.otherLoad ?? 0)) best = figures;
       if (!((best.otherLoad ?? 0) > NOISY) || attempts > mode.retries || !rerunFits()) break;
       retries++;
@@ -184,6 +207,7 @@ export async function runRounds({ modeName, mode, rounds, workloads }, servers, 
     }
   }
   await loadgen?.stop();
+  if (pair) await stop(pair.child);
   return {
     runs,
     failures,

@@ -225,10 +225,11 @@ export async function startServer(server, profiling) {
 }
 
 /**
- * The load generator, started once and kept for many workloads. `run(spec, server, memory)`
+ * The load generator, started once and kept for many workloads. `run(spec, server, memory, pair)`
  * runs one workload against `server`, sampling it at each of the load generator's marks (after a
  * full GC when `memory`, with a heap snapshot too when `profiling.heap`), and resolves with the
- * load generator's result and the samples.
+ * load generator's result and the samples. A `pair` (the process a paired workload times in
+ * turns with the server) is sampled at the same marks, for its CPU time (`pairCpu`).
  */
 export async function startLoadgen(profiling) {
   const child = spawnPinned(1, join(BENCH, 'loadgen.mjs'), []);
@@ -256,10 +257,9 @@ export async function startLoadgen(profiling) {
           ? join(PROFILES, `${server.id}-${message.name}-${Date.now()}.heapsnapshot`)
           : undefined;
       if (snapshot) mkdirSync(PROFILES, { recursive: true });
-      server
-        .sample(memory, snapshot)
-        .then((sample) => {
-          run.samples[message.name] = sample;
+      Promise.all([server.sample(memory, snapshot), run.pair?.sample()])
+        .then(([sample, pairSample]) => {
+          run.samples[message.name] = { ...sample, pairCpu: pairSample?.cpu };
           if (child.connected) child.send({ type: 'marked', name: message.name });
         })
         .catch((error) => run.fail(error));
@@ -273,7 +273,7 @@ export async function startLoadgen(profiling) {
     get alive() {
       return !exited;
     },
-    run(spec, server, memory) {
+    run(spec, server, memory, pair) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           // A load generator stuck in a workload is of no further use.
@@ -289,6 +289,7 @@ export async function startLoadgen(profiling) {
         };
         current = {
           server,
+          pair,
           memory,
           samples: {},
           done: (value) => finish(undefined, value),

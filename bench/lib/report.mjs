@@ -67,7 +67,7 @@ export function renderReport(ctx) {
 
   push('## Ratios to raw `ws` (same run)', '');
   push(
-    'Each cell is the median over the rounds of the figure divided by raw `ws`’s in the same round. Rates: higher is better; times, CPU and memory: lower is better. Targets apply to wsgate.',
+    'Each cell is the median over the rounds of the figure divided by raw `ws`’s in the same round; the paired latency rows divide by a raw `ws` process timed in turns with the server in the same window (for `ws` itself a second `ws` process: the method’s own noise). Rates: higher is better; times, CPU and memory: lower is better. Targets apply to wsgate.',
     '',
   );
   const head = ['figure', 'target', ...servers.map((s) => s.label)];

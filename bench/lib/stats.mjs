@@ -17,7 +17,10 @@ function range(values) {
   return finite.length ? [Math.min(...finite), Math.max(...finite)] : [NaN, NaN];
 }
 
-/** Figures of `serverId` for a row, per round, and the ratio to the baseline in the same round. */
+/**
+ * Figures of `serverId` for a row, per round, and the ratio to the baseline in the same round (a
+ * paired row's figure is that ratio, measured in turns with a raw `ws` process in one window).
+ */
 export function rowStats(runs, row, serverId, rounds) {
   const workload = WORKLOADS.find((w) => w.id === row.workload);
   const values = [];
@@ -27,7 +30,8 @@ export function rowStats(runs, row, serverId, rounds) {
     const base = runs[round]?.[workload.baseline ?? row.workload]?.[BASELINE]?.[row.key];
     if (value === undefined) continue;
     values.push(value);
-    if (Number.isFinite(base) && base !== 0) ratios.push(value / base);
+    if (row.paired) ratios.push(value);
+    else if (Number.isFinite(base) && base !== 0) ratios.push(value / base);
   }
   return {
     median: median(values),
