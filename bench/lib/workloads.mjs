@@ -225,6 +225,8 @@ export const ROWS = [
   row('latency', 'p99Paired', 'latency p99 ÷ ws, paired', '×', 'lower', ['<=', 1.1], true),
   row('latency', 'p50', 'latency p50 µs', 'µs', 'lower'),
   row('latency', 'p99', 'latency p99 µs', 'µs', 'lower'),
+  // The server's CPU per round trip: what its share of the round trip costs, without the wake-ups.
+  row('latency', 'cpuPerOp', 'latency CPU µs/round trip', 'µs', 'lower'),
   row('large', 'rate', '64 KiB MB/s', 'MB/s', 'higher', ['>=', 0.95]),
   row('large', 'cpuPerOp', '64 KiB CPU µs/msg', 'µs', 'lower', ['<=', 1.0]),
   row('handshakes', 'rate', 'handshakes/s', '/s', 'higher', ['>=', 0.85]),
