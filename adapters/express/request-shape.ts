@@ -21,14 +21,15 @@ const REQUEST_KEYS = ['res', 'next', 'baseUrl', 'originalUrl', '_parsedUrl', 'pa
 /** The description of the symbol Express 5's router stores the matched route under. */
 const MATCHED_ROUTE = 'router.tracing.matchedRoute';
 
-/** That symbol, private to the router, found on the first routed upgrade (`learnShape`). */
+/** That symbol, private to the router, once a routed upgrade has shown it (`learnShape`). */
 let matchedRoute: symbol | undefined;
-let learned = false;
 
-/** Finds the router's symbol on the first upgrade request routed to a `.websocket()` route. */
+/**
+ * Looks for the router's symbol on an upgrade request routed to a `.websocket()` route, until one
+ * has it: Express 4's router stores none, and an Express 4 app may route before an Express 5 one.
+ */
 export function learnShape(req: IncomingMessage): void {
-  if (learned) return;
-  learned = true;
+  if (matchedRoute !== undefined) return;
   matchedRoute = Object.getOwnPropertySymbols(req).find((key) => key.description === MATCHED_ROUTE);
 }
 
