@@ -7,21 +7,15 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import express5 from 'express';
-import express4 from 'express4';
+import type express5 from 'express';
 import { websocket } from '../adapters/express/index.js';
-import { installRoutes } from '../adapters/express/routes.js';
 import { cleanup } from './support/cleanup.js';
 import { connect, nextMessage } from './support/clients.js';
+import { expressMajors } from './support/express-majors.js';
 import { serve } from './support/servers.js';
 
-installRoutes(express4);
 const run = promisify(execFile);
 const fixture = fileURLToPath(new URL('./fixtures/hidden-classes.ts', import.meta.url));
-const frameworks = [
-  ['Express 4', express4 as unknown as typeof express5],
-  ['Express 5', express5],
-] as const;
 
 /** What a handler under a mounted router reads of `req`, as JSON, on `path`. */
 async function routedRequest(framework: typeof express5, path: 'request' | 'attach') {
@@ -52,7 +46,7 @@ async function routedRequest(framework: typeof express5, path: 'request' | 'atta
 describe('Express upgrade requests through attach()', () => {
   afterEach(cleanup);
 
-  for (const [name, framework] of frameworks) {
+  for (const [name, framework] of expressMajors) {
     it(`${name}: the handler sees the request as Express routed it, as on the request path`, async () => {
       const expected = {
         params: { room: 'red' },
@@ -79,7 +73,7 @@ describe('Express upgrade requests through attach()', () => {
     ]);
     const report = JSON.parse(stdout) as Record<string, unknown> & { mapPerAddedProperty: boolean };
     const shared = { handler: { req: true, res: true }, accepted: { req: true, res: true } };
-    for (const framework of ['Express 4', 'Express 5']) {
+    for (const [framework] of expressMajors) {
       const { attach, request } = report[framework] as Record<string, unknown>;
       expect(attach, framework).to.deep.equal(shared);
       // Where V8 gives re-prototyped objects a map per added property (Node 20, 22), the request
