@@ -395,6 +395,32 @@ describe('ws transport on a bare http server', () => {
       expect(await messages).to.deep.equal(['a', 'b', 'c']);
     });
 
+    it("keeps each frame's kind and bytes in a turn's write: UTF-8 text beside binary", async () => {
+      current = await plainServer(async (socket) => {
+        await socket.accept();
+        // A lone surrogate is not UTF-8: like Node's own encoding, it becomes U+FFFD.
+        const sends = [
+          socket.sendText('é'),
+          socket.sendBytes(Uint8Array.of(0xff)),
+          socket.sendText('😀 \uD800'),
+        ];
+        await Promise.all(sends);
+        await socket.receiveText();
+      });
+      const client = await connect(current.url);
+      const frames = [
+        await nextMessage(client),
+        await nextMessage(client),
+        await nextMessage(client),
+      ];
+      expect(frames.map(({ isBinary }) => isBinary)).to.deep.equal([false, true, false]);
+      expect(frames.map(({ data }) => data.toString('hex'))).to.deep.equal([
+        'c3a9',
+        'ff',
+        'f09f988020efbfbd',
+      ]);
+    });
+
     it('writes what a handler sent as soon as it waits for the client', async () => {
       const seen = deferred<number>();
       current = await plainServer(async (socket, req) => {

@@ -196,7 +196,11 @@ export class WsTransport
           return gone('The connection is closed');
         }
         corkForTurn(this.#raw);
-        connection.send(message.text ?? message.bytes);
+        // `ws` passes a string on to the socket as it is, and a string among the chunks of a
+        // corked socket sends Node's `writev` down its slow path (each string's encoding parsed,
+        // the text copied into a buffer of its own). Encoded here, every chunk is a Buffer.
+        if (message.text !== undefined) connection.send(Buffer.from(message.text), TEXT);
+        else connection.send(message.bytes, BINARY);
         // A send smaller than the socket's high-water mark gets no 'drain': only wait when the
         // socket itself asked for one.
         if (
