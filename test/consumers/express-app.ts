@@ -6,6 +6,8 @@ import { websocket } from 'wsgate/express';
 const app = express();
 const sockets = websocket({ maxPayload: 64 * 1024 });
 app.use(sockets);
+// @ts-expect-error -- compression takes `ws`'s options (no error if wsgate's types had lost `ws`'s)
+websocket({ perMessageDeflate: { threshold: 'large' } });
 
 const rooms = express.Router();
 rooms.websocket('/:room', async (socket, req) => {
