@@ -5,20 +5,17 @@ import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import { expect } from 'chai';
 import express5 from 'express';
-// Express 4 and Koa 2, installed under aliases next to Express 5 and Koa 3.
-import express4 from 'express4';
 import Koa3 from 'koa';
+// Koa 2, installed under an alias next to Koa 3.
 import Koa2 from 'koa2';
 import { WebSocket as Client } from 'ws';
 import { websocket as expressWebsocket, type WebSocketPlugin } from '../adapters/express/index.js';
-import { installRoutes } from '../adapters/express/routes.js';
 import { websocket as koaWebsocket, withWebSocket } from '../adapters/koa/index.js';
 import { installApplication } from '../adapters/koa/install.js';
+import { express4 } from './support/express-majors.js';
 import { handshake, RawClient } from './support/raw-client.js';
 
-// What importing `wsgate/express` and `wsgate/koa` does to the modules they resolve, done to the
-// aliased majors here.
-installRoutes(express4);
+// What importing `wsgate/koa` does to the Koa it resolves, done to Koa 2 here.
 installApplication(Koa2);
 
 /**

@@ -6,6 +6,8 @@ import { installRoutes } from '../../adapters/express/routes.js';
 
 installRoutes(express4);
 
+export { express4 };
+
 /** Both supported majors of Express, by name and oldest first, to run the same check on each. */
 export const expressMajors = [
   ['Express 4', express4 as unknown as typeof express5],
