@@ -53,8 +53,8 @@ function redisEnv(server, redis) {
 }
 
 /**
- * The servers to measure, each with the environment it starts with: the wsgate servers import
- * the copy of dist/ in `snapshot` (the candidates the build in --candidate), the Redis ones also
+ * The servers to measure, each with the environment it starts with: the wsgate servers (and the
+ * shaped floor) import the copy of dist/ in `snapshot` (the candidates the build in --candidate), the Redis ones also
  * get the URL of a redis-server (or the nodes of a Redis Cluster) started for them, and are left
  * out when there is none.
  */
@@ -66,7 +66,7 @@ export async function pickServers(args, snapshot) {
     cluster: wanted('cluster') ? await startRedisCluster() : undefined,
   };
   const known = SERVERS.filter((server) => !server.redis || redis[server.redis]).map((server) =>
-    server.wsgate
+    server.wsgate || server.usesBuild
       ? { ...server, env: { ...server.env, WSGATE_DIST: snapshot, ...redisEnv(server, redis) } }
       : server,
   );

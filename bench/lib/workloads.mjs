@@ -27,6 +27,8 @@ export const SERVERS = [
     file: 'express-floor.mjs',
     workloads: ['handshakes'],
     env: { FLOOR_SHAPED: '1' },
+    // The shaping is wsgate's own code: from the run's copy of dist/, as the wsgate servers.
+    usesBuild: true,
   },
   { id: 'wsgate-express', label: 'wsgate/express', file: 'wsgate-express.mjs', wsgate: true },
   {

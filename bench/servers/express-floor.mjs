@@ -8,7 +8,7 @@ import { createServer, ServerResponse } from 'node:http';
 import process from 'node:process';
 import express from 'express';
 import { WebSocketServer } from 'ws';
-import { listen, noopExpress, ready } from './common.mjs';
+import { importWsgate, listen, noopExpress, ready } from './common.mjs';
 
 const wss = new WebSocketServer({ noServer: true });
 /** The socket and head of each upgrade request, for the route that completes it. */
@@ -26,10 +26,13 @@ function broadcast(socket) {
 
 // FLOOR_SHAPED=1: every request first gets the properties Express and its router will add, so
 // that all share one hidden class: wsgate's own shaping (adapters/express/request-shape.ts, from
-// the build), and nothing else of wsgate's.
+// the run's build), and nothing else of wsgate's.
 const shaping =
   process.env.FLOOR_SHAPED === '1'
-    ? await import('../../dist/adapters/express/request-shape.js')
+    ? await importWsgate(
+        new URL('../../dist/adapters/express/request-shape.js', import.meta.url).href,
+        'adapters/express/request-shape.js',
+      )
     : undefined;
 
 function route(onConnection) {
