@@ -1,13 +1,14 @@
-// Through attach(), the Express adapter gives each upgrade request the properties Express will
-// store on it before Express re-prototypes it (adapters/express/request-shape.ts): upgrades then
-// share one hidden class, and routing behaves as it does on the request path.
+// Through attach(), and on the request path once the plugin has seen the server, the Express
+// adapter gives each upgrade request the properties Express will store on it before Express
+// re-prototypes it (adapters/express/request-shape.ts, lib/server/request-preparation.ts):
+// upgrades then share one hidden class, and routing behaves as it does without.
 
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import type express5 from 'express';
+import express5 from 'express';
 import { websocket } from '../adapters/express/index.js';
 import { cleanup } from './support/cleanup.js';
 import { connect, nextMessage } from './support/clients.js';
@@ -43,8 +44,38 @@ async function routedRequest(framework: typeof express5, path: 'request' | 'atta
   return JSON.parse(String(data)) as unknown;
 }
 
-describe('Express upgrade requests through attach()', () => {
+describe('Express upgrade requests through attach() and prepared on the request path', () => {
   afterEach(cleanup);
+
+  it('puts one listener in front of the app once a request-path upgrade showed the server', async () => {
+    const app = express5();
+    const sockets = websocket({ heartbeat: false });
+    app.use(sockets);
+    app.get('/page', (_req, res) => {
+      res.send('page');
+    });
+    app.websocket('/echo', async (socket) => {
+      await socket.accept();
+      for await (const text of socket.iterText()) await socket.sendText(text);
+    });
+    const server = http.createServer(app);
+    const served = await serve(server, { sockets });
+    const page = await fetch(`${served.url.replace('ws:', 'http:')}/page`);
+    expect(await page.text()).to.equal('page');
+    expect(server.listeners('request'), 'before any upgrade').to.deep.equal([app]);
+    for (let i = 0; i < 3; i++) {
+      const client = await connect(`${served.url}/echo`);
+      const echoed = nextMessage(client);
+      client.send(`hi ${i}`);
+      expect(String((await echoed).data)).to.equal(`hi ${i}`);
+      const listeners = server.listeners('request');
+      // Found through req.socket.server (see lib/server/request-preparation.ts) on this Node line.
+      expect(listeners, `after upgrade ${i + 1}`).to.have.length(2);
+      expect(listeners[1]).to.equal(app);
+    }
+    const again = await fetch(`${served.url.replace('ws:', 'http:')}/page`);
+    expect(await again.text()).to.equal('page');
+  });
 
   for (const [name, framework] of expressMajors) {
     it(`${name}: the handler sees the request as Express routed it, as on the request path`, async () => {
@@ -74,13 +105,14 @@ describe('Express upgrade requests through attach()', () => {
     const report = JSON.parse(stdout) as Record<string, unknown> & { mapPerAddedProperty: boolean };
     const shared = { handler: { req: true, res: true }, accepted: { req: true, res: true } };
     for (const [framework] of expressMajors) {
-      const { attach, request } = report[framework] as Record<string, unknown>;
-      expect(attach, framework).to.deep.equal(shared);
+      const { attach, request, unprepared } = report[framework] as Record<string, unknown>;
+      expect(attach, `${framework}, attach()`).to.deep.equal(shared);
+      expect(request, `${framework}, request path`).to.deep.equal(shared);
       // Where V8 gives re-prototyped objects a map per added property (Node 20, 22), the request
-      // path, where Node hands its own objects to Express, shows it: the check can tell.
+      // path without the plugin's listener in front of the app shows it: the check can tell.
       if (report.mapPerAddedProperty) {
         const own = { handler: { req: false, res: false }, accepted: { req: false, res: false } };
-        expect(request, framework).to.deep.equal(own);
+        expect(unprepared, `${framework}, unprepared`).to.deep.equal(own);
       }
     }
   });

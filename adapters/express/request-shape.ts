@@ -4,11 +4,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * Express re-prototypes every request and response (`Object.setPrototypeOf` in `app.handle`),
  * and V8 gives an object whose prototype was changed a hidden class of its own for every property
  * added after that: each such store allocates a map, and every later access to the request (by
- * Express, its router, `ws`, Node) misses its inline cache (`bench/hidden-classes.mjs`). When
- * the plugin dispatches an upgrade request itself (`attach`), it first adds, in one order, the
+ * Express, its router, `ws`, Node) misses its inline cache (`bench/hidden-classes.mjs`). Before
+ * Express sees an upgrade request (one `attach` dispatches, or on the request path one that
+ * passes the listener of lib/server/request-preparation.ts), the plugin adds, in one order, the
  * properties Express and its router would add; their stores then change values of a shape every
- * upgrade shares. (On the request path Node hands the request to Express directly. The V8 of
- * Node 24 and later shares such maps by itself; there this changes nothing.)
+ * upgrade shares. (The V8 of Node 24 and later shares such maps by itself; there this changes
+ * nothing.)
  */
 
 /**

@@ -18,6 +18,7 @@ import {
 import { type ResolvedOptions, resolveOptions, type WebSocketPluginOptions } from './options.js';
 import { PendingHandshakes } from './pending-handshakes.js';
 import { Presence, type PresenceListener } from './presence.js';
+import { type PrepareRequest, prepareUpgradesAhead } from './request-preparation.js';
 import { Topics, topicMessage } from './topics.js';
 import type { CompleteHandshake } from './upgrade-request.js';
 import { type TransportHost, WsTransport } from './ws-transport.js';
@@ -31,12 +32,6 @@ export interface AttachOptions {
    */
   filter?: (req: IncomingMessage) => boolean;
 }
-
-/**
- * What an adapter does to a request the plugin dispatches itself (`attach`), with the response
- * made for it, before the framework sees them.
- */
-export type PrepareRequest = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** An upgrade request a plugin took, as the adapters see it. */
 export interface Upgrade {
@@ -104,7 +99,10 @@ export class Gateway {
   #accepting: AcceptMessage | undefined;
   readonly #prepare: PrepareRequest | undefined;
 
-  /** `prepare` runs on each request `attach` hands to the app, before the app sees it. */
+  /**
+   * `prepare` runs on upgrade requests before the app sees them: on each one `attach` hands to
+   * the app, and on the request path from the second on (`prepareUpgradesAhead`).
+   */
   constructor(options?: WebSocketPluginOptions, prepare?: PrepareRequest) {
     this.#prepare = prepare;
     const resolved = resolveOptions(options);
@@ -189,6 +187,9 @@ export class Gateway {
       this.#report(error);
       refuseUntakeable(res);
       return null;
+    }
+    if (takeover !== undefined && this.#prepare !== undefined) {
+      prepareUpgradesAhead(req, this.#prepare);
     }
     const head = heads.get(req) ?? EMPTY;
     const transport = new WsTransport(this.#host, { req, res, head, takeover, url });

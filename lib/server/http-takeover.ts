@@ -222,15 +222,22 @@ function endSoon(socket: Socket): void {
  */
 export function upgradeResponse(req: IncomingMessage, socket: Socket): ServerResponse {
   const res = new ServerResponse(req);
-  // Own from the start, the two properties the plugin writes later (Node keeps `statusCode` on
-  // the prototype): on Express, adding them after it re-prototypes `res` would give every
-  // response a hidden class of its own (see adapters/express/request-shape.ts).
-  res.statusCode = 200;
-  res.writeHead = ServerResponse.prototype.writeHead;
+  ownWrittenFields(res);
   res.shouldKeepAlive = false;
   res.assignSocket(socket);
   res.once('finish', closeAfterResponse);
   return res;
+}
+
+/**
+ * Makes own, with the values they already have, the two properties the plugin writes on an
+ * upgrade's response later (`watchResponse`, `finishUpgradeResponse`; Node keeps `statusCode` and
+ * `writeHead` on the prototype): on Express, adding them after it re-prototypes `res` would give
+ * every response a hidden class of its own (see adapters/express/request-shape.ts).
+ */
+export function ownWrittenFields(res: ServerResponse): void {
+  res.statusCode = 200;
+  res.writeHead = ServerResponse.prototype.writeHead;
 }
 
 /** After a refusal: the connection carries nothing more. (An accepted one is detached first.) */

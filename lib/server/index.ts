@@ -4,13 +4,7 @@
  */
 export { WebSocketState } from '../state.js';
 export type { WebSocket } from '../websocket.js';
-export {
-  type AttachOptions,
-  Gateway,
-  type PrepareRequest,
-  type Upgrade,
-  upgradeOf,
-} from './gateway.js';
+export { type AttachOptions, Gateway, type Upgrade, upgradeOf } from './gateway.js';
 export { isWebSocketUpgrade } from './handshake.js';
 export { NodeInternalsError } from './http-takeover.js';
 export { runHandler, type Unanswered } from './lifecycle.js';
@@ -32,4 +26,5 @@ export {
   type PubSubHost,
   type TopicMessage,
 } from './pubsub.js';
+export type { PrepareRequest } from './request-preparation.js';
 export { missingPlugin, type RouteParts, splitRoute } from './route.js';

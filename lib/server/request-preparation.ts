@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
+import { isWebSocketUpgrade } from './handshake.js';
+import { ownWrittenFields } from './http-takeover.js';
+
+/**
+ * What an adapter does to an upgrade request, with its response, before the framework sees them
+ * (Express: the properties it will add, see adapters/express/request-shape.ts).
+ */
+export type PrepareRequest = (req: IncomingMessage, res: ServerResponse) => void;
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The servers whose upgrade requests are prepared, with the listener doing it per `prepare`. */
+const preparing = new WeakMap<NetServer, Map<PrepareRequest, RequestListener>>();
+
+/**
+ * On the request path Node hands each request straight to the server's `request` listener (the
+ * app), so nothing of the plugin's runs before the framework. The first request-path upgrade
+ * shows the plugin its server: from then on a `request` listener in front of the app prepares
+ * that server's upgrade requests as `attach()` does those it dispatches. It lives as long as the
+ * server and holds nothing but `prepare`. The server is `req.socket.server`, which Node's HTTP
+ * server sets on every connection it accepts (not in Node's documentation); where it is not
+ * there, nothing is prepared and nothing else changes.
+ */
+export function prepareUpgradesAhead(req: IncomingMessage, prepare: PrepareRequest): void {
+  const server: unknown = (req.socket as { server?: unknown }).server;
+  if (!(server instanceof NetServer)) return;
+  let listeners = preparing.get(server);
+  if (listeners?.has(prepare)) return;
+  const listener: RequestListener = (req, res) => {
+    if (!isWebSocketUpgrade(req)) return;
+    ownWrittenFields(res);
+    prepare(req, res);
+  };
+  if (listeners === undefined) {
+    listeners = new Map();
+    preparing.set(server, listeners);
+  }
+  listeners.set(prepare, listener);
+  server.prependListener('request', listener);
+}
