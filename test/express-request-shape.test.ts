@@ -13,6 +13,7 @@ import { websocket } from '../adapters/express/index.js';
 import { cleanup } from './support/cleanup.js';
 import { connect, nextMessage } from './support/clients.js';
 import { expressMajors } from './support/express-majors.js';
+import { refusal } from './support/refusal.js';
 import { serve } from './support/servers.js';
 
 const run = promisify(execFile);
@@ -76,6 +77,43 @@ describe('Express upgrade requests through attach() and prepared on the request 
     const again = await fetch(`${served.url.replace('ws:', 'http:')}/page`);
     expect(await again.text()).to.equal('page');
   });
+
+  for (const writable of [true, false]) {
+    it(`answers prepared upgrades as unprepared ones, with a ServerResponse class of the server's (writeHead ${writable ? 'writable' : 'read-only'})`, async () => {
+      // Express re-prototypes `res` onto its own response (Node's ServerResponse underneath), so
+      // the server's class is gone by the time middleware answers: a prepared response must not
+      // keep the class's writeHead as its own either. One that refuses the store stays unprepared.
+      class Stamped extends http.ServerResponse {}
+      const { writeHead } = http.ServerResponse.prototype;
+      Object.defineProperty(Stamped.prototype, 'writeHead', {
+        writable,
+        value(this: http.ServerResponse, ...args: unknown[]) {
+          this.setHeader('X-Stamped', 'yes');
+          return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+        },
+      });
+      const app = express5();
+      const sockets = websocket({ heartbeat: false });
+      app.use(sockets);
+      app.use((_req, res) => {
+        res.status(401).send('login first');
+      });
+      const server = http.createServer(
+        { ServerResponse: Stamped as typeof http.ServerResponse },
+        app,
+      );
+      const served = await serve(server, { sockets });
+      // The first upgrade shows the plugin the server; the second goes through its listener.
+      const first = await refusal(served.url);
+      const second = await refusal(served.url);
+      expect(server.listeners('request')).to.have.length(2);
+      expect([first.status, second.status]).to.deep.equal([401, 401]);
+      expect([first.headers['x-stamped'], second.headers['x-stamped']]).to.deep.equal([
+        undefined,
+        undefined,
+      ]);
+    });
+  }
 
   for (const [name, framework] of expressMajors) {
     it(`${name}: the handler sees the request as Express routed it, as on the request path`, async () => {

@@ -30,8 +30,13 @@ export function prepareUpgradesAhead(req: IncomingMessage, prepare: PrepareReque
   if (listeners?.has(prepare)) return;
   const listener: RequestListener = (req, res) => {
     if (!isWebSocketUpgrade(req)) return;
-    ownWrittenFields(res);
-    prepare(req, res);
+    try {
+      ownWrittenFields(res);
+      prepare(req, res);
+    } catch {
+      // Objects that refuse the stores (a frozen or read-only property): the request goes on
+      // unprepared, as without this listener; an exception here would escape Node's parser.
+    }
   };
   if (listeners === undefined) {
     listeners = new Map();
