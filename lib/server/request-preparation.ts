@@ -9,10 +9,8 @@ import { ownWrittenFields } from './http-takeover.js';
  */
 export type PrepareRequest = (req: IncomingMessage, res: ServerResponse) => void;
 
-type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
-
-/** The servers whose upgrade requests are prepared, with the listener doing it per `prepare`. */
-const preparing = new WeakMap<NetServer, Map<PrepareRequest, RequestListener>>();
+/** The servers whose upgrade requests are prepared, and by which functions. */
+const preparing = new WeakMap<NetServer, Set<PrepareRequest>>();
 
 /**
  * On the request path Node hands each request straight to the server's `request` listener (the
@@ -26,9 +24,14 @@ const preparing = new WeakMap<NetServer, Map<PrepareRequest, RequestListener>>()
 export function prepareUpgradesAhead(req: IncomingMessage, prepare: PrepareRequest): void {
   const server: unknown = (req.socket as { server?: unknown }).server;
   if (!(server instanceof NetServer)) return;
-  let listeners = preparing.get(server);
-  if (listeners?.has(prepare)) return;
-  const listener: RequestListener = (req, res) => {
+  let prepares = preparing.get(server);
+  if (prepares?.has(prepare)) return;
+  if (prepares === undefined) {
+    prepares = new Set();
+    preparing.set(server, prepares);
+  }
+  prepares.add(prepare);
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     if (!isWebSocketUpgrade(req)) return;
     try {
       ownWrittenFields(res);
@@ -37,11 +40,5 @@ export function prepareUpgradesAhead(req: IncomingMessage, prepare: PrepareReque
       // Objects that refuse the stores (a frozen or read-only property): the request goes on
       // unprepared, as without this listener; an exception here would escape Node's parser.
     }
-  };
-  if (listeners === undefined) {
-    listeners = new Map();
-    preparing.set(server, listeners);
-  }
-  listeners.set(prepare, listener);
-  server.prependListener('request', listener);
+  });
 }
