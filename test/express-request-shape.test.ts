@@ -14,7 +14,7 @@ import { cleanup } from './support/cleanup.js';
 import { connect, nextMessage } from './support/clients.js';
 import { expressMajors } from './support/express-majors.js';
 import { refusal } from './support/refusal.js';
-import { serve } from './support/servers.js';
+import { base, serve } from './support/servers.js';
 
 const run = promisify(execFile);
 const fixture = fileURLToPath(new URL('./fixtures/hidden-classes.ts', import.meta.url));
@@ -61,7 +61,7 @@ describe('Express upgrade requests through attach() and prepared on the request 
     });
     const server = http.createServer(app);
     const served = await serve(server, { sockets });
-    const page = await fetch(`${served.url.replace('ws:', 'http:')}/page`);
+    const page = await fetch(`${base(server, 'http')}/page`);
     expect(await page.text()).to.equal('page');
     expect(server.listeners('request'), 'before any upgrade').to.deep.equal([app]);
     for (let i = 0; i < 3; i++) {
@@ -74,7 +74,7 @@ describe('Express upgrade requests through attach() and prepared on the request 
       expect(listeners, `after upgrade ${i + 1}`).to.have.length(2);
       expect(listeners[1]).to.equal(app);
     }
-    const again = await fetch(`${served.url.replace('ws:', 'http:')}/page`);
+    const again = await fetch(`${base(server, 'http')}/page`);
     expect(await again.text()).to.equal('page');
   });
 

@@ -54,9 +54,9 @@ function redisEnv(server, redis) {
 
 /**
  * The servers to measure, each with the environment it starts with: the wsgate servers (and the
- * shaped floor) import the copy of dist/ in `snapshot` (the candidates the build in --candidate), the Redis ones also
- * get the URL of a redis-server (or the nodes of a Redis Cluster) started for them, and are left
- * out when there is none.
+ * shaped floor) import the copy of dist/ in `snapshot` (the candidates the build in
+ * --candidate), the Redis ones also get the URL of a redis-server (or the nodes of a Redis
+ * Cluster) started for them, and are left out when there is none.
  */
 export async function pickServers(args, snapshot) {
   const wanted = (kind) =>
