@@ -351,6 +351,56 @@ describe('both adapters', () => {
             .expectClosed(1000);
         });
 
+        it('keeps the request headers for socket.headers, frozen by a middleware or not', async () => {
+          // Connections that send the same values share their strings once open
+          // (lib/server/shared-request-strings.ts): each socket still reads what its client sent.
+          const names = ['user-agent', 'origin', 'host', 'x-client'];
+          const tell: Handler = async (socket) => {
+            await socket.accept();
+            await socket.sendJson({
+              frozen: Object.isFrozen(socket.headers),
+              values: names.map((name) => socket.headers[name]),
+            });
+            await socket.receiveText();
+          };
+          const freeze: Gate = (req) => {
+            if (req.url?.startsWith('/frozen')) Object.freeze(req.headers);
+            return undefined;
+          };
+          const app = await framework.serve(
+            {},
+            [
+              { path: '/plain', handler: tell },
+              { path: '/frozen', handler: tell },
+            ],
+            { middleware: [freeze] },
+          );
+          const host = new URL(app.url).host;
+          const answers = [];
+          for (const [path, client] of [
+            ['/plain', 'one'],
+            ['/plain', 'two'],
+            ['/frozen', 'three'],
+            ['/frozen', 'four'],
+          ] as const) {
+            const ws = await connect(`${app.url}${path}`, undefined, {
+              headers: {
+                'User-Agent': 'Agent/1.0',
+                Origin: 'http://app.example',
+                'X-Client': client,
+              },
+            });
+            answers.push(JSON.parse((await nextMessage(ws)).data.toString()));
+          }
+          expect(answers).to.deep.equal(
+            ['one', 'two', 'three', 'four'].map((client, i) => ({
+              frozen: i >= 2,
+              values: ['Agent/1.0', 'http://app.example', host, client],
+            })),
+          );
+          expect(app.onErrors).to.deep.equal([]);
+        });
+
         it('refuses a disallowed Origin with 403 before any middleware or handler runs', async () => {
           const ran: string[] = [];
           const app = await framework.serve(

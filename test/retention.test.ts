@@ -8,6 +8,7 @@ import { expect } from 'chai';
 
 const run = promisify(execFile);
 const fixture = fileURLToPath(new URL('./fixtures/retention.ts', import.meta.url));
+const headerFixture = fileURLToPath(new URL('./fixtures/header-strings.ts', import.meta.url));
 
 describe('memory held by open connections', function () {
   this.timeout(30_000);
@@ -21,5 +22,33 @@ describe('memory held by open connections', function () {
       express: 0,
       koa: 0,
     });
+  });
+
+  it('holds one copy of a header value or request target that repeats across open connections', async () => {
+    const { stdout } = await run(process.execPath, [
+      '--expose-gc',
+      '--import',
+      'tsx/esm',
+      headerFixture,
+    ]);
+    const result = JSON.parse(stdout) as { connections: number } & Record<
+      'express' | 'koa',
+      Record<string, number>
+    >;
+    const { connections } = result;
+    expect(connections).to.equal(100);
+    for (const adapter of ['express', 'koa'] as const) {
+      // Counted in the heap: a header outside the shared list is held once per connection (and
+      // once by the clients' options), so the snapshot sees the strings the sockets hold.
+      expect(result[adapter], adapter).to.deep.equal({
+        'user-agent': 2,
+        origin: 2,
+        'accept-language': 2,
+        'x-fixture-tag': connections + 1,
+        target: 2,
+        sockets: connections,
+        unchanged: connections,
+      });
+    }
   });
 });

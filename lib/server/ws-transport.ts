@@ -22,6 +22,7 @@ import type { ResolvedOptions } from './options.js';
 import type { PendingHandshake } from './pending-handshakes.js';
 import type { Presence, PresenceMember } from './presence.js';
 import type { TopicMessage } from './pubsub.js';
+import { sharedTarget, shareRepeatedHeaders } from './shared-request-strings.js';
 import { type TopicMember, type Topics, topicMessage } from './topics.js';
 import {
   type CompleteHandshake,
@@ -115,7 +116,7 @@ export class WsTransport
     };
     this.#request = new UpgradeRequest(owner, req, request.res, request.head, request.takeover);
     this.socket = new WebSocket(this, {
-      url: request.url,
+      url: sharedTarget(request.url),
       headers: req.headers,
       secure: 'encrypted' in req.socket && req.socket.encrypted === true,
     });
@@ -335,6 +336,7 @@ export class WsTransport
   }
 
   #open(connection: Connection): void {
+    shareRepeatedHeaders(this.socket.headers);
     connection.events = this;
     this.#connection = connection;
     this.#host.opened(this);

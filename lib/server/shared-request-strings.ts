@@ -1,0 +1,56 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/*
+ * An open connection keeps strings of its upgrade request (its headers for `socket.headers`, its
+ * target for `socket.url`), and Node's parser gives every request strings of its own: ten thousand
+ * connections from one kind of browser hold ten thousand copies of its `User-Agent`, `Origin`,
+ * `Host`, `Upgrade: websocket`... Here a string that usually repeats across connections is swapped
+ * for the equal one an earlier connection kept, so those connections share one copy. Only the last
+ * value seen is remembered, one per header name and one target, so what this holds is bounded
+ * however many distinct values arrive; headers that differ per client (`Cookie`, `Authorization`,
+ * `Sec-WebSocket-Key`) are not in the list.
+ */
+
+const REPEATING = [
+  'host',
+  'connection',
+  'upgrade',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'origin',
+  'user-agent',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'pragma',
+] as const;
+
+const lastValues: (string | undefined)[] = REPEATING.map(() => undefined);
+let lastTarget: string | undefined;
+
+/**
+ * Replaces each repeating header value in `headers` with the equal string kept from an earlier
+ * connection, if there is one (the values stay equal: only their storage is shared).
+ */
+export function shareRepeatedHeaders(headers: IncomingHttpHeaders): void {
+  try {
+    for (let i = 0; i < REPEATING.length; i++) {
+      const name = REPEATING[i] as (typeof REPEATING)[number];
+      const value = headers[name];
+      if (typeof value !== 'string') continue;
+      const kept = lastValues[i];
+      if (value === kept) headers[name] = kept;
+      else lastValues[i] = value;
+    }
+  } catch {
+    // Headers the application froze (or gave setters) keep their own strings.
+  }
+}
+
+/** `target` (a request target), or the equal string kept from the last request with the same. */
+export function sharedTarget(target: string | undefined): string | undefined {
+  if (target === lastTarget) return lastTarget;
+  lastTarget = target;
+  return target;
+}
