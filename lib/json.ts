@@ -1,3 +1,5 @@
+import { encodeText } from './utf8.js';
+
 /** How JSON travels: as a text frame (the default) or as UTF-8 bytes in a binary frame. */
 export type JsonMode = 'text' | 'binary';
 
@@ -37,7 +39,7 @@ export function decodeJson<T>(text: string): T {
 /** `value` as JSON text for a text frame, or as its UTF-8 bytes for a binary frame. */
 export function encodeJsonAs(value: unknown, mode: JsonMode): string | Buffer {
   const text = encodeJson(value);
-  return mode === 'text' ? text : Buffer.from(text);
+  return mode === 'text' ? text : encodeText(text);
 }
 
 /** Serialises a presence meta, rejecting with `TypeError` what JSON cannot represent, at any depth. */

@@ -17,6 +17,7 @@ import {
 } from './messages.js';
 import { WebSocketState } from './state.js';
 import { assertTopic } from './topic-name.js';
+import { decodeText, encodeText } from './utf8.js';
 
 /** What the connection knows of the upgrade request that opened it. */
 export interface WebSocketInfo {
@@ -51,12 +52,12 @@ const SKIP = Symbol('skip');
 
 /** A data message as text (binary is decoded as UTF-8). */
 function textOf(message: DataMessage): string {
-  return message.text ?? message.bytes.toString('utf8');
+  return message.text ?? decodeText(message.bytes);
 }
 
 /** A data message as bytes (text is encoded as UTF-8). */
 function bytesOf(message: DataMessage): Buffer {
-  return message.bytes ?? Buffer.from(message.text, 'utf8');
+  return message.bytes ?? encodeText(message.text);
 }
 
 /** Whether `record` has any enumerable key (without making an array of them). */

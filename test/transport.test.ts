@@ -421,6 +421,23 @@ describe('ws transport on a bare http server', () => {
       ]);
     });
 
+    it('echoes long text byte for byte, ASCII or not (lib/utf8.ts takes a shortcut for ASCII)', async () => {
+      current = await plainServer(async (socket) => {
+        await socket.accept();
+        for await (const text of socket.iterText()) await socket.sendText(text);
+      });
+      const client = await connect(current.url);
+      const texts = ['x'.repeat(70_000), `${'x'.repeat(70_000)}é`, `😀${'{"a":1}'.repeat(10_000)}`];
+      for (const text of texts) client.send(text);
+      const echoes = [
+        await nextMessage(client),
+        await nextMessage(client),
+        await nextMessage(client),
+      ];
+      expect(echoes.map(({ isBinary }) => isBinary)).to.deep.equal([false, false, false]);
+      expect(echoes.map(({ data }) => data.toString())).to.deep.equal(texts);
+    });
+
     it('writes what a handler sent as soon as it waits for the client', async () => {
       const seen = deferred<number>();
       current = await plainServer(async (socket, req) => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { encodeText } from '../utf8.js';
 import type { WebSocket } from '../websocket.js';
 import { localPresence, type PresenceHost, type PresenceStore } from './presence.js';
 import type { PubSub, PubSubFactory, PubSubHost, TopicMessage } from './pubsub.js';
@@ -17,7 +18,7 @@ export interface TopicMember {
 
 /** Makes the wire form of a payload once, whatever the number of subscribers. */
 export function topicMessage(data: string | Uint8Array, skip?: string): TopicMessage {
-  if (typeof data === 'string') return { data: Buffer.from(data), binary: false, skip };
+  if (typeof data === 'string') return { data: encodeText(data), binary: false, skip };
   if (data instanceof Uint8Array) {
     const bytes = Buffer.isBuffer(data)
       ? data

@@ -11,6 +11,7 @@ import {
   SENT,
   takeMessage,
 } from '../messages.js';
+import { decodeText, encodeText } from '../utf8.js';
 import { deliverMessage, setParams, WebSocket } from '../websocket.js';
 import { Connection, type ConnectionEvents } from './connection.js';
 import type { Upgrade } from './gateway.js';
@@ -200,7 +201,7 @@ export class WsTransport
         // `ws` passes a string on to the socket as it is, and a string among the chunks of a
         // corked socket sends Node's `writev` down its slow path (each string's encoding parsed,
         // the text copied into a buffer of its own). Encoded here, every chunk is a Buffer.
-        if (message.text !== undefined) connection.send(Buffer.from(message.text), TEXT);
+        if (message.text !== undefined) connection.send(encodeText(message.text), TEXT);
         else connection.send(message.bytes, BINARY);
         // A send smaller than the socket's high-water mark gets no 'drain': only wait when the
         // socket itself asked for one.
@@ -274,7 +275,7 @@ export class WsTransport
 
   received(data: Buffer, isBinary: boolean): void {
     this.#deliver(
-      isBinary ? { type: 'receive', bytes: data } : { type: 'receive', text: data.toString() },
+      isBinary ? { type: 'receive', bytes: data } : { type: 'receive', text: decodeText(data) },
       data.length,
     );
   }
