@@ -46,6 +46,8 @@ describe('memory held by open connections', function () {
         'accept-language': 2,
         'x-fixture-tag': connections + 1,
         target: 2,
+        // A target with a query is not kept once its connection closed.
+        queryLeft: 0,
         sockets: connections,
         unchanged: connections,
       });

@@ -7,8 +7,8 @@ import type { IncomingHttpHeaders } from 'node:http';
  * `Host`, `Upgrade: websocket`... Here a string that usually repeats across connections is swapped
  * for the equal one an earlier connection kept, so those connections share one copy. Only the last
  * value seen is remembered, one per header name and one target, so what this holds is bounded
- * however many distinct values arrive; headers that differ per client (`Cookie`, `Authorization`,
- * `Sec-WebSocket-Key`) are not in the list.
+ * however many distinct values arrive; what differs per client (`Cookie`, `Authorization`,
+ * `Sec-WebSocket-Key`, a query string) is not shared.
  */
 
 const REPEATING = [
@@ -48,8 +48,13 @@ export function shareRepeatedHeaders(headers: IncomingHttpHeaders): void {
   }
 }
 
-/** `target` (a request target), or the equal string kept from the last request with the same. */
+/**
+ * `target` (a request target), or the equal string kept from the last request with the same. A
+ * target with a query is left alone: a query is mostly per client (a token, an id), so it would
+ * rarely be shared, and it should not be kept here once its connection is gone.
+ */
 export function sharedTarget(target: string | undefined): string | undefined {
+  if (target === undefined || target.includes('?')) return target;
   if (target === lastTarget) return lastTarget;
   lastTarget = target;
   return target;
