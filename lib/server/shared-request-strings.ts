@@ -26,8 +26,17 @@ const REPEATING = [
   'pragma',
 ] as const;
 
-const lastValues: (string | undefined)[] = REPEATING.map(() => undefined);
-let lastTarget: string | undefined;
+/** Where the last target is kept, after the last value of each header in `REPEATING`. */
+const TARGET_SLOT = REPEATING.length;
+const lastSeen: (string | undefined)[] = Array.from({ length: TARGET_SLOT + 1 });
+
+/** `value`, or the equal string kept in `slot` from an earlier connection (then kept there). */
+function shared(slot: number, value: string): string {
+  const kept = lastSeen[slot];
+  if (value === kept) return kept;
+  lastSeen[slot] = value;
+  return value;
+}
 
 /**
  * Replaces each repeating header value in `headers` with the equal string kept from an earlier
@@ -38,10 +47,7 @@ export function shareRepeatedHeaders(headers: IncomingHttpHeaders): void {
     for (let i = 0; i < REPEATING.length; i++) {
       const name = REPEATING[i] as (typeof REPEATING)[number];
       const value = headers[name];
-      if (typeof value !== 'string') continue;
-      const kept = lastValues[i];
-      if (value === kept) headers[name] = kept;
-      else lastValues[i] = value;
+      if (typeof value === 'string') headers[name] = shared(i, value);
     }
   } catch {
     // Headers the application froze (or gave setters) keep their own strings.
@@ -55,7 +61,5 @@ export function shareRepeatedHeaders(headers: IncomingHttpHeaders): void {
  */
 export function sharedTarget(target: string | undefined): string | undefined {
   if (target === undefined || target.includes('?')) return target;
-  if (target === lastTarget) return lastTarget;
-  lastTarget = target;
-  return target;
+  return shared(TARGET_SLOT, target);
 }
