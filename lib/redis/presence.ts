@@ -5,6 +5,7 @@ import type {
   PresenceHost,
   PresenceStore,
 } from '../server/presence.js';
+import { decodeText, encodeText } from '../utf8.js';
 
 /** What the presence store needs from the backplane: its connections and queues. */
 export interface PresenceChannel {
@@ -202,14 +203,14 @@ export class RedisPresence implements PresenceStore {
     const diff: Diff = { from: this.#owner, joins: [...joins], leaves: [...leaves] };
     // The state is written: a change others miss (Redis gone again) is theirs to list later.
     await this.#channel
-      .publish(this.#key(topic), Buffer.from(JSON.stringify(diff)))
+      .publish(this.#key(topic), encodeText(JSON.stringify(diff)))
       .catch((error: unknown) => this.#host.onError(error));
   }
 
   #heard(topic: string, payload: Buffer): void {
     let diff: Diff;
     try {
-      diff = JSON.parse(payload.toString()) as Diff;
+      diff = JSON.parse(decodeText(payload)) as Diff;
     } catch {
       return;
     }

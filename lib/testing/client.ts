@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { WebSocket as Connection } from 'ws';
 import { WebSocketDisconnect } from '../errors.js';
 import { decodeJson, encodeJsonAs, type JsonOptions, jsonMode } from '../json.js';
+import { decodeText } from '../utf8.js';
 import { type CloseInfo, type Frame, Inbox } from './inbox.js';
 import type { TestWebSocket } from './test-websocket.js';
 
@@ -37,7 +38,7 @@ export class Client implements TestWebSocket {
     this.#path = setup.path;
     this.#timeout = setup.timeout;
     connection.on('message', (data: Buffer, binary: boolean) => {
-      this.#inbox.deliver(binary ? { binary, bytes: data } : { binary, text: data.toString() });
+      this.#inbox.deliver(binary ? { binary, bytes: data } : { binary, text: decodeText(data) });
     });
     // A protocol error of the server's (bad UTF-8, an oversized frame) closes the connection
     // with its code (1007, 1009, …): receives report that code, the error adds nothing.
@@ -78,7 +79,7 @@ export class Client implements TestWebSocket {
   async receiveJson<T = unknown>(options?: JsonOptions): Promise<T> {
     const text =
       jsonMode(options) === 'binary'
-        ? (await this.#next('receiveJson()', true)).bytes.toString()
+        ? decodeText((await this.#next('receiveJson()', true)).bytes)
         : (await this.#next('receiveJson()', false)).text;
     return decodeJson<T>(text);
   }
