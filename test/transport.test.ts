@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { WebSocketDisconnect } from '../lib/index.js';
 import { cleanup } from './support/cleanup.js';
 import { closed, connect, nextMessage, received } from './support/clients.js';
+import { echo } from './support/handlers.js';
 import { type PlainServer, plainServer } from './support/plain-server.js';
 import { refusal } from './support/refusal.js';
 import { deferred, until } from './support/waiting.js';
@@ -422,10 +423,7 @@ describe('ws transport on a bare http server', () => {
     });
 
     it('echoes long text byte for byte, ASCII or not (lib/utf8.ts takes a shortcut for ASCII)', async () => {
-      current = await plainServer(async (socket) => {
-        await socket.accept();
-        for await (const text of socket.iterText()) await socket.sendText(text);
-      });
+      current = await plainServer(echo());
       const client = await connect(current.url);
       const texts = ['x'.repeat(70_000), `${'x'.repeat(70_000)}é`, `😀${'{"a":1}'.repeat(10_000)}`];
       for (const text of texts) client.send(text);
