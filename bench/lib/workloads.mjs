@@ -30,6 +30,22 @@ export const SERVERS = [
     // The shaping is wsgate's own code: from the run's copy of dist/, as the wsgate servers.
     usesBuild: true,
   },
+  // A reference, not a plugin: `ws` under the handler the contract asks for (an awaited read per
+  // message, awaited sends, the headers kept) and nothing else: what that model costs before a
+  // plugin runs. The text row also converts each message to a string and back. Latency and idle.
+  {
+    id: 'await-floor',
+    label: 'ws, awaited reads (no plugin)',
+    file: 'await-floor.mjs',
+    workloads: ['latency', 'idle'],
+  },
+  {
+    id: 'await-floor-text',
+    label: 'ws, awaited text reads (no plugin)',
+    file: 'await-floor.mjs',
+    workloads: ['latency'],
+    env: { FLOOR_TEXT: '1' },
+  },
   { id: 'wsgate-express', label: 'wsgate/express', file: 'wsgate-express.mjs', wsgate: true },
   {
     id: 'wsgate-express-attach',
