@@ -1,6 +1,7 @@
 // A reference row, not a plugin: raw `ws` with the handler the contract (API.md) asks for and
 // nothing else. Each message is read by awaiting a promise the next `message` resolves, each send
-// is awaited, and the socket keeps the request headers, as a wsgate handler does with
+// is awaited, the socket keeps the request headers, and the handler's promise is watched (it
+// closes with 1000 when the handler returns, 1011 when it throws), as a wsgate handler's is with
 // `for await (const text of socket.iterText()) await socket.sendText(text)`. No state machine,
 // no flow control, no routing, no listener: the socket is its own iterator and reads `ws`'s
 // events in `emit` (`ws`'s `WebSocket` server option). What an awaited read per message costs, in
@@ -60,6 +61,15 @@ class AwaitedSocket extends WebSocket {
     return this;
   }
 
+  returned() {
+    this.close(1000);
+  }
+
+  threw(error) {
+    this.close(1011);
+    console.error(error);
+  }
+
   sendMessage(value, binary) {
     this.send(typeof value === 'string' ? Buffer.from(value) : value, { binary });
     return SENT;
@@ -83,8 +93,9 @@ const wss = new WebSocketServer({ server, WebSocket: AwaitedSocket });
 
 wss.on('connection', (socket, req) => {
   socket.headers = req.headers;
-  if (req.url === '/bc') broadcast(socket);
-  else echo(socket, req.url === '/bin');
+  const handled = req.url === '/bc' ? broadcast(socket) : echo(socket, req.url === '/bin');
+  // The contract's lifecycle: a handler that returns closes with 1000, one that throws with 1011.
+  handled.then(socket.returned.bind(socket), socket.threw.bind(socket));
 });
 
 await ready(await listen(server), TEXT ? 'ws, awaited text reads' : 'ws, awaited reads');
