@@ -7,15 +7,22 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 
 const run = promisify(execFile);
-const fixture = fileURLToPath(new URL('./fixtures/retention.ts', import.meta.url));
-const headerFixture = fileURLToPath(new URL('./fixtures/header-strings.ts', import.meta.url));
+
+/** Runs a memory fixture (test/fixtures/) in a process of its own, and parses the line it prints. */
+async function runFixture(name: string): Promise<unknown> {
+  const file = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx/esm', file]);
+  return JSON.parse(stdout);
+}
 
 describe('memory held by open connections', function () {
   this.timeout(30_000);
 
   it('releases Express req/res and Koa ctx/req/res once the handshake is done', async () => {
-    const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx/esm', fixture]);
-    const result = JSON.parse(stdout) as Record<string, { tracked: number; alive: number }>;
+    const result = (await runFixture('retention.ts')) as Record<
+      string,
+      { tracked: number; alive: number }
+    >;
     expect(result.express?.tracked).to.equal(400);
     expect(result.koa?.tracked).to.equal(600);
     expect({ express: result.express?.alive, koa: result.koa?.alive }).to.deep.equal({
@@ -25,13 +32,7 @@ describe('memory held by open connections', function () {
   });
 
   it('holds one copy of a header value or request target that repeats across open connections', async () => {
-    const { stdout } = await run(process.execPath, [
-      '--expose-gc',
-      '--import',
-      'tsx/esm',
-      headerFixture,
-    ]);
-    const result = JSON.parse(stdout) as { connections: number } & Record<
+    const result = (await runFixture('header-strings.ts')) as { connections: number } & Record<
       'express' | 'koa',
       Record<string, number>
     >;
