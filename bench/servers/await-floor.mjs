@@ -27,7 +27,7 @@ class AwaitedSocket extends WebSocket {
 
   emit(event, data, isBinary) {
     if (event === 'message') {
-      this.#deliver(TEXT && !isBinary ? data.toString() : data);
+      this.#deliver({ done: false, value: TEXT && !isBinary ? data.toString() : data });
       return true;
     }
     if (event === 'close') {
@@ -37,8 +37,8 @@ class AwaitedSocket extends WebSocket {
     return super.emit(event, data, isBinary);
   }
 
-  #deliver(value) {
-    const result = value === DONE ? DONE : { done: false, value };
+  /** Hands an iterator result to the waiting read, or queues it. */
+  #deliver(result) {
     const resolve = this.#waiting;
     if (resolve === undefined) {
       this.#queue ??= [];
