@@ -173,7 +173,7 @@ export async function runRounds({ modeName, mode, rounds, workloads }, servers, 
       for (const workload of workloads.filter((w) => w.memory && applies(w, server))) {
         const t0 = Date.now();
         try {
-          const running = await startServer(server, profiling);
+          const running = await startServer(server, profiling, { memory: true });
           try {
             const figures = await measureOnce(await ensureLoadgen(), running, workload, mode);
             record(round, workload, server, figures, 1, t0);

@@ -15,6 +15,16 @@ import { BENCH, coreBusy, PINNING, ROOT, rssFromProc } from './machine.mjs';
 /** Where --cpu-prof and --heap-snapshot put their files (ignored by git). */
 const PROFILES = join(BENCH, 'profiles');
 
+/**
+ * The environment of the processes that CPU is measured on. glibc gives the top of its heap back
+ * to the kernel once more than its trim threshold is free, and that threshold moves with the
+ * process's own history: at 64 KiB per message some processes of the same server then fault their
+ * buffers' pages in again and again (bench/README.md, "Method"). A fixed threshold, the same for
+ * every server, keeps that luck out of the CPU figures; memory is measured on processes with
+ * glibc's defaults, as users run them.
+ */
+export const CPU_ENV = { MALLOC_TRIM_THRESHOLD_: String(128 << 20) };
+
 // Enough descriptors for thousands of connections on both sides (up to the hard limit).
 const RAISE_FD_LIMIT =
   'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
@@ -163,9 +173,10 @@ export async function startRedisCluster() {
 /**
  * A server under test, started and listening (under `node --cpu-prof` when `profiling.cpu`);
  * `sample()` asks it for its CPU time and memory (after a full GC when `gc`) and adds its RSS
- * and the cores' busy time.
+ * and the cores' busy time. A process for the memory workloads (`memory`) keeps glibc's
+ * defaults; the others run with `CPU_ENV`.
  */
-export async function startServer(server, profiling) {
+export async function startServer(server, profiling, { memory = false } = {}) {
   const nodeArgs = ['--expose-gc'];
   if (profiling.cpu) {
     mkdirSync(PROFILES, { recursive: true });
@@ -175,7 +186,8 @@ export async function startServer(server, profiling) {
       `--cpu-prof-name=${server.id}-${Date.now()}.cpuprofile`,
     );
   }
-  const child = spawnPinned(0, join(BENCH, 'servers', server.file), [], nodeArgs, server.env);
+  const env = memory ? server.env : { ...CPU_ENV, ...server.env };
+  const child = spawnPinned(0, join(BENCH, 'servers', server.file), [], nodeArgs, env);
   const stderr = collectStderr(child);
   const ready = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('not ready within 20 s')), 20_000);

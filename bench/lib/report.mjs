@@ -16,6 +16,7 @@ import {
   versions,
   wsgateRevision,
 } from './machine.mjs';
+import { CPU_ENV } from './processes.mjs';
 import { ahead, median, meets, rowStats } from './stats.mjs';
 import { applies, NOISY, PEERS, ROWS, WORKLOADS } from './workloads.mjs';
 
@@ -52,6 +53,10 @@ export function renderReport(ctx) {
   );
   push(
     `- **Native helpers:** bufferutil ${ctx.bufferutil ? 'installed' : 'not installed'}, utf-8-validate ${ctx.utf8validate ? 'installed' : 'not installed'} (the same for every server; on Node 20 \`ws\` 8 validates UTF-8 with \`buffer.isUtf8\`)`,
+  );
+  const allocator = Object.entries(CPU_ENV).map(([name, value]) => `\`${name}=${value}\``);
+  push(
+    `- **Allocator:** the processes CPU is measured on run with ${allocator.join(' ')} (glibc's heap trimming pinned, bench/README.md "Method"); the idle-memory processes with glibc's defaults`,
   );
   push(`- **Versions:** ${ctx.versions}`);
   push(

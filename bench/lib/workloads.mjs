@@ -8,6 +8,14 @@
 /** The servers, in the order they take turns in a round (files in bench/servers/). */
 export const SERVERS = [
   { id: 'ws', label: 'ws', file: 'ws.mjs' },
+  // A second raw `ws` process, as a control: what the method reads between two processes of the
+  // same code (the 64 KiB echo spreads most between processes, bench/README.md "Method").
+  {
+    id: 'ws-control',
+    label: 'ws, second process (control)',
+    file: 'ws.mjs',
+    workloads: ['large'],
+  },
   { id: 'express-ws', label: 'express-ws', file: 'express-ws.mjs' },
   { id: 'koa-easy-ws', label: 'koa-easy-ws', file: 'koa-easy-ws.mjs' },
   { id: 'fastify', label: '@fastify/websocket', file: 'fastify.mjs' },
