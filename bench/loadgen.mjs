@@ -117,8 +117,12 @@ async function measure(counter, hooks = {}) {
   return { count: count1 - count0, seconds, clientCpuShare: (cpu1 - cpu0) / 1e6 / seconds };
 }
 
-/** N connections, each keeping `inflight` messages of `size` bytes in flight (echo, large). */
+/**
+ * N connections, each keeping `inflight` messages of `size` bytes in flight (echo, large). With
+ * `pairUrl`, {@link pairedEcho}.
+ */
 async function echo() {
+  if (spec.pairUrl) return pairedEcho();
   const { conns, inflight, size, binary, path } = spec;
   const payload = Buffer.alloc(size, 'x');
   const options = binary ? BINARY : TEXT;
@@ -137,6 +141,78 @@ async function echo() {
   const result = await measure(() => received);
   running = false;
   return { ...result, wrong };
+}
+
+/**
+ * The echo timed in turns: N connections to the server and N to `pairUrl` (a raw `ws` process on
+ * the server's core) take turns in blocks of `block` echoes, one side in flight at a time; a side
+ * hands over once its last echo is back. Both sides are measured under the same conditions in one
+ * window (the machine drifts more between windows than the figure's target), as latency is. The
+ * counter is the server's echoes; the result adds the pair's, and each side's time in flight
+ * (its rate is over that time, not the window's).
+ */
+async function pairedEcho() {
+  const { conns, inflight, size, binary, path, pairUrl, block } = spec;
+  const payload = Buffer.alloc(size, 'x');
+  const options = binary ? BINARY : TEXT;
+  const pairSockets = await Promise.all(Array.from({ length: conns }, () => open(pairUrl + path)));
+  const sides = [await openMany(path, conns), pairSockets].map((sockets) => ({
+    sockets,
+    count: 0,
+    activeNs: 0n,
+  }));
+  let wrong = 0;
+  let running = true;
+  let recording = false;
+  let active = 0;
+  let left = block;
+  let pending = 0;
+  let since = 0n;
+  const kick = () => {
+    since = nowNs();
+    for (const socket of sides[active].sockets) {
+      for (let i = 0; i < inflight; i++) socket.send(payload, options);
+    }
+    pending = sides[active].sockets.length * inflight;
+  };
+  for (const side of sides) {
+    for (const socket of side.sockets) {
+      socket.on('message', (data, isBinary) => {
+        pending--;
+        side.count++;
+        if (data.length !== size || isBinary !== binary) wrong++;
+        if (left > 0) {
+          left--;
+          if (running) {
+            socket.send(payload, options);
+            pending++;
+          }
+        } else if (pending === 0 && running) {
+          if (recording) side.activeNs += nowNs() - since;
+          active = 1 - active;
+          left = block;
+          kick();
+        }
+      });
+    }
+  }
+  kick();
+  let pairCount = 0;
+  const result = await measure(() => sides[0].count, {
+    start: () => {
+      recording = true;
+      since = nowNs();
+      pairCount = -sides[1].count;
+    },
+    end: () => {
+      sides[active].activeNs += nowNs() - since;
+      recording = false;
+      pairCount += sides[1].count;
+    },
+  });
+  running = false;
+  const [activeSeconds, pairActiveSeconds] = sides.map(({ activeNs }) => Number(activeNs) / 1e9);
+  return { ...result, wrong, pairCount, activeSeconds, pairActiveSeconds };
 }
 
 /**

@@ -114,15 +114,21 @@ export async function runRounds({ modeName, mode, rounds, workloads }, servers, 
     return loadgen;
   };
   // The raw `ws` process a paired workload times in turns with each server (the baseline's own
-  // measurement included: paired with a second `ws`, it shows the method's noise). Started on
-  // first use, kept (idle in between) until the run ends; never profiled.
-  let pair;
-  const ensurePair = async () => {
+  // measurement included: paired with a second `ws`, it shows the method's noise), one per set of
+  // node flags the workloads ask for. Started on first use, kept (idle in between) until the run
+  // ends; never profiled.
+  const pairs = new Map();
+  const ensurePair = async (workload) => {
+    const args = workload.nodeArgs ?? [];
+    const key = args.join(' ');
+    let pair = pairs.get(key);
     if (pair === undefined || pair.child.exitCode !== null) {
       pair = await startServer(
         SERVERS.find((s) => s.id === BASELINE),
         {},
+        { args },
       );
+      pairs.set(key, pair);
     }
     return pair;
   };
@@ -155,7 +161,7 @@ export async function runRounds({ modeName, mode, rounds, workloads }, servers, 
         running,
         workload,
         { ...mode, warmupMs: Math.max(mode.warmupMs, warmupMs) },
-        workload.paired ? await ensurePair() : undefined,
+        workload.paired ? await ensurePair(workload) : undefined,
       );
       if (best === undefined || (figures.otherLoad ?? 0) < (best.otherLoad ?? 0)) best = figures;
       if (!((best.otherLoad ?? 0) > NOISY) || attempts > mode.retries || !rerunFits()) break;
@@ -166,27 +172,42 @@ export async function runRounds({ modeName, mode, rounds, workloads }, servers, 
     return { figures: best, attempts };
   };
 
+  /** Measures `workload` with `measure` on a fresh process of `server`, started with `options`. */
+  const onOwnProcess = async (round, server, workload, options, measure) => {
+    const t0 = Date.now();
+    try {
+      const running = await startServer(server, profiling, options);
+      try {
+        const { figures, attempts } = await measure(running);
+        record(round, workload, server, figures, attempts, t0);
+      } finally {
+        await stop(running.child);
+      }
+    } catch (error) {
+      fail(round, workload, server, error);
+    }
+    doneRuns++;
+  };
+
   for (let round = 0; round < rounds; round++) {
     runs[round] = Object.fromEntries(workloads.map((w) => [w.id, {}]));
     for (const server of servers) {
-      // Memory first, on a fresh process; then every other workload on one process.
+      // Memory first, on a fresh process; then each workload with node flags of its own on a fresh
+      // process started with them; then every other workload on one process.
       for (const workload of workloads.filter((w) => w.memory && applies(w, server))) {
-        const t0 = Date.now();
-        try {
-          const running = await startServer(server, profiling, { memory: true });
-          try {
-            const figures = await measureOnce(await ensureLoadgen(), running, workload, mode);
-            record(round, workload, server, figures, 1, t0);
-          } finally {
-            await stop(running.child);
-          }
-        } catch (error) {
-          fail(round, workload, server, error);
-        }
-        doneRuns++;
+        await onOwnProcess(round, server, workload, { memory: true }, async (running) => ({
+          figures: await measureOnce(await ensureLoadgen(), running, workload, mode),
+          attempts: 1,
+        }));
+      }
+      for (const workload of workloads.filter((w) => w.nodeArgs && applies(w, server))) {
+        await onOwnProcess(round, server, workload, { args: workload.nodeArgs }, (running) =>
+          measureQuietly(running, workload, mode.firstWarmupMs),
+        );
       }
       let running;
-      for (const workload of workloads.filter((w) => !w.memory && applies(w, server))) {
+      const shared = (w) => !w.memory && !w.nodeArgs && applies(w, server);
+      for (const workload of workloads.filter(shared)) {
         const t0 = Date.now();
         try {
           // A fresh process warms up longer: the JIT has all of its message path to compile.
@@ -207,7 +228,7 @@ export async function runRounds({ modeName, mode, rounds, workloads }, servers, 
     }
   }
   await loadgen?.stop();
-  if (pair) await stop(pair.child);
+  await Promise.all([...pairs.values()].map((pair) => stop(pair.child)));
   return {
     runs,
     failures,

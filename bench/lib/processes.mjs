@@ -174,10 +174,10 @@ export async function startRedisCluster() {
  * A server under test, started and listening (under `node --cpu-prof` when `profiling.cpu`);
  * `sample()` asks it for its CPU time and memory (after a full GC when `gc`) and adds its RSS
  * and the cores' busy time. A process for the memory workloads (`memory`) keeps glibc's
- * defaults; the others run with `CPU_ENV`.
+ * defaults; the others run with `CPU_ENV`. `args`: more flags for node (a workload's own).
  */
-export async function startServer(server, profiling, { memory = false } = {}) {
-  const nodeArgs = ['--expose-gc'];
+export async function startServer(server, profiling, { memory = false, args = [] } = {}) {
+  const nodeArgs = ['--expose-gc', ...args];
   if (profiling.cpu) {
     mkdirSync(PROFILES, { recursive: true });
     nodeArgs.push(

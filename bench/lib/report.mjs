@@ -40,6 +40,7 @@ export function renderReport(ctx) {
   const lines = [];
   const push = (...l) => lines.push(...l);
   const rows = ROWS.filter((row) => workloads.some((w) => w.id === row.workload));
+  const ownProcess = workloads.filter((w) => w.nodeArgs);
 
   push(`# wsgate benchmark: ${ctx.modeName} run, ${ctx.date}`, '');
   push(`- **Command:** \`${ctx.command}\``);
@@ -49,7 +50,7 @@ export function renderReport(ctx) {
     `- **Pinning:** ${PINNING ? 'each server on CPU 0, the load generator on CPU 1 (`taskset`)' : 'none (taskset missing or < 2 cores): treat the figures with care'}`,
   );
   push(
-    `- **Mode:** ${rounds} rounds; in each round the servers take turns (${servers.map((s) => s.label).join(' → ')}): idle memory on a fresh server process, then the other workloads on one process; warm-up ${ctx.mode.warmupMs} ms (the first workload on a fresh process: ${ctx.mode.firstWarmupMs} ms; handshakes: ${ctx.mode.handshakeWarmupMs} ms), window ${ctx.mode.windowMs} ms; idle: ${ctx.mode.idleConns} connections`,
+    `- **Mode:** ${rounds} rounds; in each round the servers take turns (${servers.map((s) => s.label).join(' → ')}): idle memory on a fresh server process, ${ownProcess.length ? `${ownProcess.map((w) => `${w.title} on one of its own`).join(', ')}, ` : ''}then the other workloads on one process; warm-up ${ctx.mode.warmupMs} ms (the first workload on a fresh process: ${ctx.mode.firstWarmupMs} ms; handshakes: ${ctx.mode.handshakeWarmupMs} ms), window ${ctx.mode.windowMs} ms; idle: ${ctx.mode.idleConns} connections`,
   );
   push(
     `- **Native helpers:** bufferutil ${ctx.bufferutil ? 'installed' : 'not installed'}, utf-8-validate ${ctx.utf8validate ? 'installed' : 'not installed'} (the same for every server; on Node 20 \`ws\` 8 validates UTF-8 with \`buffer.isUtf8\`)`,
@@ -58,6 +59,11 @@ export function renderReport(ctx) {
   push(
     `- **Allocator:** the processes CPU is measured on run with ${allocator.join(' ')} (glibc's heap trimming pinned, bench/README.md "Method"); the idle-memory processes with glibc's defaults`,
   );
+  for (const w of ownProcess) {
+    push(
+      `- **V8 heap:** the ${w.title} processes (and their pair) run with \`${w.nodeArgs.join(' ')}\` (the same old-generation limit for every server, bench/README.md "Method"); every other process with V8's defaults`,
+    );
+  }
   push(`- **Versions:** ${ctx.versions}`);
   push(
     `- **wsgate:** ${ctx.wsgateRev}; the wsgate servers run the built package (\`dist/\` built ${ctx.builtAt}, copied when the run started; plain \`node\`, no tsx)${ctx.candidate ? `; the “(candidate)” servers run the build in \`${ctx.candidate}\`` : ''}`,
@@ -72,7 +78,7 @@ export function renderReport(ctx) {
 
   push('## Ratios to raw `ws` (same run)', '');
   push(
-    'Each cell is the median over the rounds of the figure divided by raw `ws`’s in the same round; the paired latency rows divide by a raw `ws` process timed in turns with the server in the same window (for `ws` itself a second `ws` process: the method’s own noise). Rates: higher is better; times, CPU and memory: lower is better. Targets apply to wsgate.',
+    'Each cell is the median over the rounds of the figure divided by raw `ws`’s in the same round; the paired latency rows divide by a raw `ws` process timed in turns with the server in the same window (for `ws` itself a second `ws` process: the method’s own noise); the 64 KiB CPU ÷ pair row is timed in turns the same way and then, as the other rows, divided by raw `ws`’s in the same round. Rates: higher is better; times, CPU and memory: lower is better. Targets apply to wsgate.',
     '',
   );
   const head = ['figure', 'target', ...servers.map((s) => s.label)];
