@@ -196,7 +196,8 @@ export const WORKLOADS = [
     // bench/README.md, "Method"). Fixed, the limit keeps that cliff out of the figure.
     nodeArgs: ['--initial-old-space-size=64'],
     // A fresh process, warming up in turns with the pair: three times a fresh process's warm-up
-    // (it has half of it); shorter, wsgate's larger message path is not yet at its steady cost.
+    // (it has half of it). Its CPU per message is still coming down after that, raw `ws`'s too
+    // (bench/README.md, "Where it stands": 64 KiB); longer would not fit the run's budget.
     minWarmupMs: (mode) => 3 * mode.firstWarmupMs,
     metrics: (r, cpu, samples) => {
       const pairCpu = samples.end?.pairCpu - samples.start?.pairCpu;
