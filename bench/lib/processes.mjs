@@ -60,12 +60,12 @@ export function snapshotDist() {
   return { dir, builtAt: statSync(join(ROOT, 'dist', 'lib', 'index.js')).mtime.toISOString() };
 }
 
-function spawnPinned(cpu, script, args, extraNodeArgs = [], env = {}) {
+function spawnPinned(cpu, script, args, extraNodeArgs = [], env = {}, stdout = 'ignore') {
   const node = [process.execPath, ...extraNodeArgs, script, ...args];
   const command = PINNING ? ['taskset', '-c', String(cpu), ...node] : node;
   return spawn('/bin/sh', ['-c', RAISE_FD_LIMIT, 'sh', ...command], {
     cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    stdio: ['ignore', stdout, 'pipe', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production', ...env },
   });
 }
@@ -174,9 +174,14 @@ export async function startRedisCluster() {
  * A server under test, started and listening (under `node --cpu-prof` when `profiling.cpu`);
  * `sample()` asks it for its CPU time and memory (after a full GC when `gc`) and adds its RSS
  * and the cores' busy time. A process for the memory workloads (`memory`) keeps glibc's
- * defaults; the others run with `CPU_ENV`. `args`: more flags for node (a workload's own).
+ * defaults; the others run with `CPU_ENV`. `args`: more flags for node (a workload's own);
+ * `stdout`: the server's standard output is piped (`child.stdout`) instead of dropped.
  */
-export async function startServer(server, profiling, { memory = false, args = [] } = {}) {
+export async function startServer(
+  server,
+  profiling,
+  { memory = false, args = [], stdout = false } = {},
+) {
   const nodeArgs = ['--expose-gc', ...args];
   if (profiling.cpu) {
     mkdirSync(PROFILES, { recursive: true });
@@ -187,7 +192,8 @@ export async function startServer(server, profiling, { memory = false, args = []
     );
   }
   const env = memory ? server.env : { ...CPU_ENV, ...server.env };
-  const child = spawnPinned(0, join(BENCH, 'servers', server.file), [], nodeArgs, env);
+  const script = join(BENCH, 'servers', server.file);
+  const child = spawnPinned(0, script, [], nodeArgs, env, stdout ? 'pipe' : 'ignore');
   const stderr = collectStderr(child);
   const ready = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('not ready within 20 s')), 20_000);
