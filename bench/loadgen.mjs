@@ -159,7 +159,6 @@ async function pairedEcho() {
   const sides = [await openMany(path, conns), pairSockets].map((sockets) => ({
     sockets,
     count: 0,
-    activeNs: 0n,
   }));
   let wrong = 0;
   let running = true;
@@ -167,7 +166,12 @@ async function pairedEcho() {
   let active = 0;
   let left = block;
   let pending = 0;
+  // The server's time in flight within the window: its turns, from `since` to each hand-over.
   let since = 0n;
+  let activeNs = 0n;
+  const endTurn = () => {
+    if (recording && active === 0) activeNs += nowNs() - since;
+  };
   const kick = () => {
     since = nowNs();
     for (const socket of sides[active].sockets) {
@@ -188,7 +192,7 @@ async function pairedEcho() {
             pending++;
           }
         } else if (pending === 0 && running) {
-          if (recording) side.activeNs += nowNs() - since;
+          endTurn();
           active = 1 - active;
           left = block;
           kick();
@@ -205,13 +209,13 @@ async function pairedEcho() {
       pairCount = -sides[1].count;
     },
     end: () => {
-      sides[active].activeNs += nowNs() - since;
+      endTurn();
       recording = false;
       pairCount += sides[1].count;
     },
   });
   running = false;
-  return { ...result, wrong, pairCount, activeSeconds: Number(sides[0].activeNs) / 1e9 };
+  return { ...result, wrong, pairCount, activeSeconds: Number(activeNs) / 1e9 };
 }
 
 /**
