@@ -100,7 +100,7 @@ export class WsTransport
   #drain: Promise<void> | undefined;
   #topics: Set<string> | undefined;
   #memberId: string | undefined;
-  #pingSentAt = 0;
+  #pingRound = 0;
   /** The close code `ws` sent for a protocol violation by the client, if any. */
   #violation: number | undefined;
 
@@ -289,17 +289,17 @@ export class WsTransport
   }
 
   ponged(): void {
-    this.#pingSentAt = 0;
+    this.#pingRound = 0;
   }
 
   // The plugin's side: heartbeat and shutdown, below the application's state machine.
 
-  get pingSentAt(): number {
-    return this.#pingSentAt;
+  get pingRound(): number {
+    return this.#pingRound;
   }
 
-  ping(now: number): void {
-    this.#pingSentAt = now;
+  ping(round: number): void {
+    this.#pingRound = round;
     this.#connection?.ping();
   }
 
