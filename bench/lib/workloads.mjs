@@ -32,12 +32,13 @@ export const SERVERS = [
   },
   // A reference, not a plugin: `ws` under the handler the contract asks for (an awaited read per
   // message, awaited sends, the headers kept) and nothing else: what that model costs before a
-  // plugin runs. The text row also converts each message to a string and back. Latency and idle.
+  // plugin runs. The text row also converts each message to a string and back. Latency, idle
+  // and the 64 KiB echo (one message in flight per connection: nothing for a plugin to coalesce).
   {
     id: 'await-floor',
     label: 'ws, awaited reads (no plugin)',
     file: 'await-floor.mjs',
-    workloads: ['latency', 'idle'],
+    workloads: ['latency', 'large', 'idle'],
   },
   {
     id: 'await-floor-text',
