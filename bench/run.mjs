@@ -5,7 +5,7 @@
  * around the measured window, and reports medians, min–max and ratios to raw `ws` of the same
  * run as a markdown table (printed, and written to bench/results/<date>T<HHMM>-<mode>.md).
  *
- *   node bench/run.mjs                 full run (about 10 min, < 15)
+ *   node bench/run.mjs                 full run (about 14 min; reruns for other load up to twice that)
  *   node bench/run.mjs --quick         everyday run (< 2 min)
  *   node bench/run.mjs --quick --smoke every server answers an echo, a handshake and a broadcast
  *
