@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Heartbeat, type HeartbeatMember } from '../lib/server/heartbeat.js';
-import { deferred } from './support/waiting.js';
+import { deferred, until } from './support/waiting.js';
 
 /** A connection as the heartbeat sees it: it answers each ping at once, or never. */
 class Member implements HeartbeatMember {
@@ -51,7 +51,8 @@ describe('the heartbeat', () => {
     expect(lateRound).to.be.above(silent.rounds[0] as number);
     await lateDropped;
     expect(members).to.deep.equal(new Set([answering]));
-    expect(answering.rounds.length, 'rounds the answering member was pinged in').to.be.above(3);
+    // Pinged with the silent one in the first round and with the late one in a later one.
+    expect(answering.rounds.length, 'rounds the answering member was pinged in').to.be.at.least(2);
   });
 
   it('hands its members small integers: a fraction would change every connection’s hidden class', async () => {
@@ -62,8 +63,7 @@ describe('the heartbeat', () => {
     heartbeat = new Heartbeat(members, 5, 1000);
     const member = new Member(members, true);
     heartbeat.wake();
-    await new Promise((resolve) => setTimeout(resolve, 40));
-    expect(member.rounds.length).to.be.above(2);
+    await until(() => member.rounds.length >= 3);
     for (const round of member.rounds) {
       expect(Number.isInteger(round) && round > 0 && round < 2 ** 30, String(round)).to.equal(true);
     }
