@@ -82,14 +82,17 @@ function open(url) {
   });
 }
 
-/** Opens `count` connections to `path`, at most `concurrency` handshakes at a time. */
-async function openMany(path, count, concurrency = 100) {
+/**
+ * Opens `count` connections to `path`, at most `concurrency` handshakes at a time: with `connect`
+ * (spread over the server's processes), or with `open` when `path` is a whole URL.
+ */
+async function openMany(path, count, concurrency = 100, opener = connect) {
   const sockets = [];
   let next = 0;
   async function lane() {
     while (next < count) {
       next++;
-      sockets.push(await connect(path));
+      sockets.push(await opener(path));
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
@@ -155,7 +158,7 @@ async function pairedEcho() {
   const { conns, inflight, size, binary, path, pairUrl, block } = spec;
   const payload = Buffer.alloc(size, 'x');
   const options = binary ? BINARY : TEXT;
-  const pairSockets = await Promise.all(Array.from({ length: conns }, () => open(pairUrl + path)));
+  const pairSockets = await openMany(pairUrl + path, conns, conns, open);
   const sides = [await openMany(path, conns), pairSockets].map((sockets) => ({
     sockets,
     count: 0,

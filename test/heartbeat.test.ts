@@ -7,8 +7,8 @@ class Member implements HeartbeatMember {
   pingRound = 0;
   readonly rounds: number[] = [];
   readonly dropped = deferred();
-  #members: Set<Member>;
-  #answers: boolean;
+  readonly #members: Set<Member>;
+  readonly #answers: boolean;
 
   constructor(members: Set<Member>, answers: boolean) {
     this.#members = members;

@@ -58,7 +58,10 @@ async function measureOnce(loadgen, server, workload, mode, pair) {
     throw new Error(`only ${result.conns} of ${spec.conns} connections opened`);
   }
   const cpu = samples.end && samples.start ? samples.end.cpu - samples.start.cpu : NaN;
-  const figures = workload.metrics(result, cpu, samples);
+  // The pair's CPU time over the same window (sampled at the same marks), when there is one.
+  const pairCpu =
+    pair && samples.end && samples.start ? samples.end.pairCpu - samples.start.pairCpu : 0;
+  const figures = workload.metrics(result, cpu, samples, pairCpu);
   if (samples.start && samples.end) {
     const seconds = result.seconds;
     figures.serverBusy = cpu / 1e6 / seconds;
@@ -68,7 +71,7 @@ async function measureOnce(loadgen, server, workload, mode, pair) {
     if (b0 && b1 && PINNING) {
       const core0 = (b1['0'] - b0['0']) / 1000 / seconds;
       const core1 = (b1['1'] - b0['1']) / 1000 / seconds;
-      const pairBusy = pair ? (samples.end.pairCpu - samples.start.pairCpu) / 1e6 / seconds : 0;
+      const pairBusy = pairCpu / 1e6 / seconds;
       // Time the two cores spent on anything but this server (and its pair) and this load
       // generator.
       figures.otherLoad =

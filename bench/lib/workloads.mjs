@@ -146,7 +146,11 @@ const perOperation = (r, cpu) => ({ rate: r.count / r.seconds, cpuPerOp: cpu / r
 /** What the load generator does in the broadcast rows (`path` says how the server sends). */
 const BROADCAST = { workload: 'broadcast', clients: 1000, inflight: 2, size: 64 };
 
-/** The workloads; `spec` goes to the load generator, `metrics` turns its result into figures. */
+/**
+ * The workloads; `spec` goes to the load generator, `metrics(result, cpu, samples, pairCpu)` turns
+ * its result into figures (CPU times in µs over the window: the server's, and a paired workload's
+ * pair's).
+ */
 export const WORKLOADS = [
   {
     id: 'echo',
@@ -200,14 +204,11 @@ export const WORKLOADS = [
     // (it has half of it). Its CPU per message is still coming down after that, raw `ws`'s too
     // (bench/README.md, "Where it stands": 64 KiB); longer would not fit the run's budget.
     minWarmupMs: (mode) => 3 * mode.firstWarmupMs,
-    metrics: (r, cpu, samples) => {
-      const pairCpu = samples.end?.pairCpu - samples.start?.pairCpu;
-      return {
-        rate: (r.count * 65536) / r.activeSeconds / 1e6,
-        cpuPerOp: cpu / r.count,
-        cpuPerOpPaired: cpu / r.count / (pairCpu / r.pairCount),
-      };
-    },
+    metrics: (r, cpu, _samples, pairCpu) => ({
+      rate: (r.count * 65536) / r.activeSeconds / 1e6,
+      cpuPerOp: cpu / r.count,
+      cpuPerOpPaired: cpu / r.count / (pairCpu / r.pairCount),
+    }),
   },
   {
     id: 'handshakes',
